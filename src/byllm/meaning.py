@@ -1,0 +1,93 @@
+"""What a ``by llm()`` function means: name, description, typed parameters, return type.
+
+Everything here depends only on the function, never on a call's arguments, so it
+is computed once per function and cached.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from jaclang.runtimelib.semstr import get_sem
+
+NO_ANNOTATION: Any = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class ParameterMeaning:
+    """One parameter: its name, annotation and ``sem`` text."""
+
+    name: str
+    annotation: Any
+    description: str | None
+
+
+@dataclass(frozen=True)
+class FunctionMeaning:
+    """The per-function facts a prompt is built from."""
+
+    name: str
+    qualified_name: str
+    description: str | None
+    parameters: tuple[ParameterMeaning, ...]
+    return_type: Any
+    return_description: str | None
+    is_async: bool
+
+    def parameter(self, name: str) -> ParameterMeaning | None:
+        """The parameter called ``name``, if the function declares one."""
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        return None
+
+
+def underlying_function(caller: Callable) -> Callable:
+    """The plain function behind a bound method or ``by llm`` wrapper."""
+    function = getattr(caller, "__func__", caller)
+    return inspect.unwrap(function)
+
+
+def describe_function(caller: Callable) -> FunctionMeaning:
+    """The (cached) meaning of ``caller``; bound methods share their function's entry."""
+    return _describe(underlying_function(caller))
+
+
+@lru_cache(maxsize=4096)
+def _describe(function: Callable) -> FunctionMeaning:
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception:  # unresolved forward references: fall back to raw annotations
+        hints = dict(getattr(function, "__annotations__", {}))
+    signature = inspect.signature(function)
+    parameters = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "self":
+            continue
+        annotation = hints.get(parameter.name, parameter.annotation)
+        parameters.append(
+            ParameterMeaning(
+                name=parameter.name,
+                annotation=annotation,
+                description=get_sem(function, parameter.name),
+            )
+        )
+    return_type = hints.get("return", signature.return_annotation)
+    if return_type is NO_ANNOTATION:
+        return_type = str
+    elif return_type is None:
+        return_type = type(None)
+    docstring = inspect.getdoc(function)
+    return FunctionMeaning(
+        name=function.__name__,
+        qualified_name=getattr(function, "__qualname__", function.__name__),
+        description=get_sem(function) or docstring,
+        parameters=tuple(parameters),
+        return_type=return_type,
+        return_description=get_sem(function, "return"),
+        is_async=inspect.iscoroutinefunction(function),
+    )

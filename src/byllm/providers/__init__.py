@@ -1,0 +1,1 @@
+"""Model providers: the mock, OpenAI-compatible servers, Anthropic, LiteLLM."""

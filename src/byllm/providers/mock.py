@@ -1,0 +1,74 @@
+"""The mock provider: scripted outputs, recorded requests, no network."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+from byllm.errors import MockExhaustedError
+from byllm.providers.base import CompletionReply, CompletionRequest, Usage
+
+MOCK_MODEL_NAMES = ("mockllm", "mock")
+
+
+class MockProvider:
+    """Answers each request with the next scripted output.
+
+    A string output is a reply text, parsed like a real model's; any other
+    output is a ready value, checked against the return type. Every request is
+    kept in :attr:`requests` so tests can see the exact messages sent.
+    """
+
+    name = "mock"
+
+    def __init__(self, outputs: list[Any] | tuple[Any, ...] | None = None) -> None:
+        self.outputs: list[Any] = list(outputs or [])
+        self.requests: list[CompletionRequest] = []
+        self._next = 0
+        self._lock = threading.Lock()
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted outputs are left."""
+        return len(self.outputs) - self._next
+
+    def _take(self, request: CompletionRequest) -> Any:
+        with self._lock:
+            self.requests.append(request)
+            if self._next >= len(self.outputs):
+                raise MockExhaustedError(
+                    f"the mock model has no output left for call {self._next + 1}: it was given "
+                    f"{len(self.outputs)} output(s); add more to Model('mockllm', outputs=[...])"
+                )
+            output = self.outputs[self._next]
+            self._next += 1
+        return output
+
+    def complete(self, request: CompletionRequest) -> CompletionReply:
+        """Answer with the next scripted output."""
+        output = self._take(request)
+        reply = self.reply_for(output)
+        return reply
+
+    async def acomplete(self, request: CompletionRequest) -> CompletionReply:
+        """Async form of :meth:`complete`."""
+        return self.complete(request)
+
+    def stream(self, request: CompletionRequest) -> Iterator[str]:
+        """Stream the next output word by word."""
+        output = self._take(request)
+        text = output if isinstance(output, str) else str(output)
+        for index, word in enumerate(text.split(" ")):
+            yield word if index == 0 else " " + word
+
+    async def astream(self, request: CompletionRequest):  # type: ignore[no-untyped-def]
+        """Async form of :meth:`stream`."""
+        for chunk in self.stream(request):
+            yield chunk
+
+    def reply_for(self, output: Any) -> CompletionReply:
+        """The reply a scripted output stands for."""
+        usage = Usage(input_tokens=0, output_tokens=0)
+        if isinstance(output, str):
+            return CompletionReply(text=output, usage=usage, model="mockllm")
+        return CompletionReply(text=repr(output), usage=usage, model="mockllm", value=output, has_value=True)

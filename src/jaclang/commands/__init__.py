@@ -1,0 +1,1 @@
+"""Sub-commands of the ``jac`` command line, one module each."""

@@ -1,0 +1,1 @@
+"""The Jac compiler: Jac source to Python AST."""

@@ -1,0 +1,1 @@
+"""Runtime library that compiled Jac programs and plugins use."""

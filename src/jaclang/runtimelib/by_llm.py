@@ -1,0 +1,102 @@
+"""Runtime support for ``by llm()``: turn a bodiless function into a ``call_llm`` hook call.
+
+The Jac compiler and byllm's Python ``@by`` decorator both use :func:`llm_function`;
+call-site overrides (``f(x) by llm()``) use :func:`call_by_llm`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable
+
+from jaclang.runtimelib.machine import call_llm
+
+ModelSource = Any  # a model, or a zero-argument callable returning one (evaluated per call)
+
+BY_LLM_ATTRIBUTE = "__jac_by_llm__"
+
+
+def _resolve_model(source: ModelSource, lazy: bool) -> Any:
+    return source() if lazy else source
+
+
+def bind_arguments(signature: inspect.Signature, call_args: tuple, call_kwargs: dict) -> dict[str | int, object]:
+    """Map a call's values to parameter names, defaults applied.
+
+    ``*args`` values are flattened under their positions and ``**kwargs`` merged
+    in, so ``args`` holds one entry per value the model should see.
+    """
+    bound = signature.bind(*call_args, **call_kwargs)
+    bound.apply_defaults()
+    arguments: dict[str | int, object] = {}
+    position = 0
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            for item in value:
+                arguments[position] = item
+                position += 1
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        else:
+            arguments[name] = value
+            position += 1
+    return arguments
+
+
+def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[Callable], Callable]:
+    """Decorate a bodiless function so calling it asks the model through ``call_llm``.
+
+    With ``lazy=True`` the model source is a thunk evaluated at each call, which
+    is how Jac's ``by <expr>`` sees globals defined after the function.
+    Methods get the bound method as ``caller``; ``self`` is reachable as
+    ``caller.__self__`` and does not appear in ``args``.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+        parameters = list(signature.parameters.values())
+        takes_self = bool(parameters) and parameters[0].name == "self"
+        bound_signature = signature.replace(parameters=parameters[1:]) if takes_self else signature
+
+        def caller_and_args(call_args: tuple, call_kwargs: dict) -> tuple[Callable, dict[str | int, object]]:
+            if takes_self:
+                instance, rest = call_args[0], call_args[1:]
+                caller = function.__get__(instance, type(instance))
+                return caller, bind_arguments(bound_signature, rest, call_kwargs)
+            return function, bind_arguments(signature, call_args, call_kwargs)
+
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def async_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
+                caller, arguments = caller_and_args(call_args, call_kwargs)
+                result = call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+
+            wrapper: Callable = async_wrapper
+        else:
+
+            @functools.wraps(function)
+            def sync_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
+                caller, arguments = caller_and_args(call_args, call_kwargs)
+                return call_llm(_resolve_model(model_source, lazy), caller, arguments)
+
+            wrapper = sync_wrapper
+        setattr(wrapper, BY_LLM_ATTRIBUTE, True)
+        return wrapper
+
+    return decorate
+
+
+def call_by_llm(model: Any, function: Callable, call_args: tuple, call_kwargs: dict) -> Any:
+    """Answer one call of ``function`` with ``model`` (Jac's ``f(x) by llm()``)."""
+    target = inspect.unwrap(function) if getattr(function, BY_LLM_ATTRIBUTE, False) else function
+    instance = getattr(function, "__self__", None)
+    if instance is not None and getattr(target, "__self__", None) is None and inspect.isfunction(target):
+        target = target.__get__(instance, type(instance))
+    arguments = bind_arguments(inspect.signature(target), call_args, call_kwargs)
+    return call_llm(model, target, arguments)
