@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, Callable, TypeVar
 
 from jaclang.runtimelib.by_llm import llm_function
@@ -20,6 +21,7 @@ from byllm.errors import (
     ToolError,
 )
 from byllm.llm import CallRecord, Model
+from byllm.meaning import LOCAL_NAMES_ATTRIBUTE
 
 Target = TypeVar("Target")
 
@@ -49,10 +51,21 @@ def by(model: Model | Callable[[], Model]) -> Callable[[Callable], Callable]:
     parameters and return type are the prompt.
     """
     if isinstance(model, Model):
-        return llm_function(model)
-    if callable(model):
-        return llm_function(model, lazy=True)
-    raise TypeError(f"by() takes a Model, got {type(model).__name__}")
+        decorate = llm_function(model)
+    elif callable(model):
+        decorate = llm_function(model, lazy=True)
+    else:
+        raise TypeError(f"by() takes a Model, got {type(model).__name__}")
+    defining_frame = sys._getframe(1)
+    local_names = dict(defining_frame.f_locals) if defining_frame.f_locals is not defining_frame.f_globals else None
+    del defining_frame
+
+    def remember_names_and_decorate(function: Callable) -> Callable:
+        if local_names:
+            setattr(inspect.unwrap(function), LOCAL_NAMES_ATTRIBUTE, local_names)
+        return decorate(function)
+
+    return remember_names_and_decorate
 
 
 def sem(text: str | None = None, /, **parts: str) -> Callable[[Target], Target]:

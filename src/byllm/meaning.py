@@ -16,6 +16,10 @@ from jaclang.runtimelib.semstr import get_sem
 
 NO_ANNOTATION: Any = inspect.Parameter.empty
 
+# Where ``byllm.lib.by`` keeps the names visible where a function was defined, so
+# annotations naming local classes resolve (``from __future__ import annotations``).
+LOCAL_NAMES_ATTRIBUTE = "__byllm_local_names__"
+
 
 @dataclass(frozen=True)
 class ParameterMeaning:
@@ -60,7 +64,8 @@ def describe_function(caller: Callable) -> FunctionMeaning:
 @lru_cache(maxsize=4096)
 def _describe(function: Callable) -> FunctionMeaning:
     try:
-        hints = typing.get_type_hints(function, include_extras=True)
+        local_names = getattr(function, LOCAL_NAMES_ATTRIBUTE, None)
+        hints = typing.get_type_hints(function, localns=local_names, include_extras=True)
     except Exception:  # unresolved forward references: fall back to raw annotations
         hints = dict(getattr(function, "__annotations__", {}))
     signature = inspect.signature(function)

@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import json
 import re
+import sys
 import types
 import typing
 from functools import lru_cache
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from byllm.errors import ConfigurationError
 from byllm.schema import json_schema, type_name
 
 _FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
@@ -36,10 +38,15 @@ class OutputType:
     """One return type: its adapter, schema, readable name and reply parser."""
 
     def __init__(self, annotation: Any) -> None:
+        if isinstance(annotation, (str, typing.ForwardRef)):
+            raise ConfigurationError(
+                f"the return type {annotation!r} cannot be resolved: define it at module level "
+                "(or import it) so typing.get_type_hints can find it"
+            )
         self.annotation = annotation
         self.name = type_name(annotation)
         self.is_text = annotation is str
-        self.adapter: TypeAdapter = TypeAdapter(annotation)
+        self.adapter: TypeAdapter = TypeAdapter(_pydantic_compatible(annotation))
         self._schema: dict[str, Any] | None = None
         self.has_enums = _mentions_enum(annotation)
 
@@ -99,6 +106,33 @@ class OutputType:
 def output_type(annotation: Any) -> OutputType:
     """The cached :class:`OutputType` of an annotation."""
     return OutputType(annotation)
+
+
+def _pydantic_compatible(annotation: Any) -> Any:
+    """Swap ``typing.TypedDict`` classes for equivalent ``typing_extensions`` ones.
+
+    Pydantic accepts only the latter before Python 3.12, but users naturally
+    write the former.
+    """
+    if sys.version_info >= (3, 12):
+        return annotation
+    if typing.is_typeddict(annotation) and type(annotation).__module__ == "typing":
+        import typing_extensions
+
+        fields = {name: _pydantic_compatible(hint) for name, hint in _safe_hints(annotation).items()}
+        replacement = typing_extensions.TypedDict(annotation.__name__, fields, total=annotation.__total__)  # type: ignore[operator]
+        replacement.__module__ = annotation.__module__
+        return replacement
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is None or not args or origin in (typing.Literal, typing.Annotated):
+        return annotation
+    converted = tuple(_pydantic_compatible(arg) for arg in args)
+    if converted == args:
+        return annotation
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[converted]
+    return origin[converted if len(converted) > 1 else converted[0]]
 
 
 def _strip_text_reply(reply: str) -> str:

@@ -1,0 +1,178 @@
+"""The plugin machine: Pluggy markers, firstresult call_llm, wrappers, registration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Callable, Iterator
+
+import pluggy
+import pytest
+
+from byllm.lib import Model, by
+from jaclang.runtimelib import machine
+from jaclang.runtimelib.machine import hookimpl, hookspec, plugin_manager
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[[object], object]]:
+    """Register plugins for one test and unregister them afterwards."""
+    added: list[object] = []
+
+    def register(plugin: object) -> object:
+        plugin_manager.register(plugin)
+        added.append(plugin)
+        return plugin
+
+    yield register
+    for plugin in added:
+        plugin_manager.unregister(plugin)
+
+
+def make_function(outputs: list[str]) -> Callable[..., str]:
+    llm = Model("mockllm", outputs=outputs)
+
+    @by(llm)
+    def get_answer(question: str) -> str: ...
+
+    return get_answer
+
+
+def test_markers_and_manager_are_real_pluggy_objects() -> None:
+    assert isinstance(plugin_manager, pluggy.PluginManager)
+    assert isinstance(hookimpl, pluggy.HookimplMarker)
+    assert isinstance(hookspec, pluggy.HookspecMarker)
+    assert plugin_manager.project_name == "jac"
+    byllm_plugin = plugin_manager.get_plugin("byllm")
+    assert byllm_plugin is not None
+    assert machine.plugin_hooks(byllm_plugin) == ["call_llm", "llm_acomplete", "llm_complete", "llm_provider"]
+
+
+def test_call_llm_hook_receives_model_caller_and_args(registered) -> None:
+    seen = []
+
+    class Recorder:
+        @staticmethod
+        @hookimpl
+        def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> object:
+            seen.append((model.model_name, caller.__name__, args))
+            return model.invoke(caller, args)
+
+    registered(Recorder)
+    get_answer = make_function(["4"])
+    assert get_answer("What is 2+2?") == "4"
+    assert seen == [("mockllm", "get_answer", {"question": "What is 2+2?"})]
+
+
+def test_first_result_wins_so_two_delegating_plugins_do_not_both_run(registered) -> None:
+    ran = []
+
+    class First:
+        @staticmethod
+        @hookimpl
+        def call_llm(model, caller, args):  # type: ignore[no-untyped-def]
+            ran.append("first")
+            return model.invoke(caller, args)
+
+    class Second:
+        @staticmethod
+        @hookimpl
+        def call_llm(model, caller, args):  # type: ignore[no-untyped-def]
+            ran.append("second")
+            return model.invoke(caller, args)
+
+    registered(First)
+    registered(Second)
+    assert make_function(["ok"])("q") == "ok"
+    assert ran == ["second"]  # Pluggy calls the most recently registered plugin first
+
+
+def test_wrappers_compose_around_any_plugin(registered) -> None:
+    events = []
+
+    class Logging:
+        @hookimpl(wrapper=True)
+        def call_llm(self, model, caller, args):  # type: ignore[no-untyped-def]
+            events.append("log before")
+            result = yield
+            events.append(f"log after {result}")
+            return result
+
+    class Upper:
+        @hookimpl(wrapper=True)
+        def call_llm(self, model, caller, args):  # type: ignore[no-untyped-def]
+            result = yield
+            return result.upper()
+
+    class Provider:
+        @staticmethod
+        @hookimpl
+        def call_llm(model, caller, args):  # type: ignore[no-untyped-def]
+            events.append("provider")
+            return f"echo: {args['question']}"
+
+    registered(Provider)
+    registered(Upper())
+    registered(Logging())
+    assert make_function([])("hi") == "ECHO: HI"
+    assert events == ["log before", "provider", "log after ECHO: HI"]
+
+
+def test_instance_plugins_keep_their_configuration(registered) -> None:
+    class ConfigurableMachine:
+        def __init__(self, enabled: bool) -> None:
+            self.enabled = enabled
+
+        @hookimpl
+        def call_llm(self, model, caller, args):  # type: ignore[no-untyped-def]
+            if not self.enabled:
+                return model.invoke(caller, args)
+            return "configured"
+
+    registered(ConfigurableMachine(enabled=True))
+    assert make_function(["from model"])("q") == "configured"
+
+
+def test_no_call_llm_implementation_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    byllm_plugin = plugin_manager.unregister(name="byllm")
+    try:
+        with pytest.raises(RuntimeError, match="no plugin implements call_llm"):
+            make_function(["x"])("q")
+    finally:
+        plugin_manager.register(byllm_plugin, name="byllm")
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+def test_disabled_plugins_are_blocked_before_import() -> None:
+    result = run_python(
+        "import jaclang\n"
+        "from jaclang.runtimelib.machine import plugin_manager\n"
+        "import sys\n"
+        "print(plugin_manager.get_plugin('byllm'), plugin_manager.is_blocked('byllm'), 'byllm.plugin' in sys.modules)",
+        JAC_DISABLED_PLUGINS="byllm, other",
+    )
+    assert result.stdout == "None True False\n"
+
+
+def test_debug_logs_plugin_loads_and_hook_calls() -> None:
+    result = run_python(
+        "from byllm.lib import Model, by\n"
+        "@by(Model('mockllm', outputs=['hi']))\n"
+        "def greet(name: str) -> str: ...\n"
+        "print(greet('Ada'))",
+        JAC_DEBUG="1",
+    )
+    assert result.stdout == "hi\n"
+    assert "[jac] loaded plugin 'byllm' (byllm.plugin:ByllmMachine) from jaclang-byllm 0.1.0" in result.stderr
+    assert "[jac] hook call_llm -> ['byllm']" in result.stderr
+    assert "[jac] hook llm_complete -> ['byllm']" in result.stderr
