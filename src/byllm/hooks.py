@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Awaitable
 
+from jaclang.runtimelib import machine
 from jaclang.runtimelib.machine import hookspec, plugin_manager
 from byllm.providers.base import CompletionReply, CompletionRequest
 
@@ -53,9 +54,21 @@ async def asend_to_provider(model: Model, request: CompletionRequest) -> Complet
     return await asyncio.to_thread(provider.complete, request)
 
 
+def _only_default_implements(hook: Any) -> bool:
+    """Whether byllm's own implementation is the hook's only one (and nobody traces hooks).
+
+    Then the hook call can be skipped: its result would be the default's anyway.
+    """
+    implementations = hook.get_hookimpls()
+    return len(implementations) == 1 and implementations[0].plugin_name == "byllm" and not machine.TRACING_HOOKS
+
+
 def complete_through_plugins(model: Model, request: CompletionRequest) -> CompletionReply:
     """One completion through the ``llm_complete`` hook."""
-    reply = plugin_manager.hook.llm_complete(model=model, request=request)
+    hook = plugin_manager.hook.llm_complete
+    if _only_default_implements(hook):
+        return send_to_provider(model, request)
+    reply = hook(model=model, request=request)
     return reply if reply is not None else send_to_provider(model, request)
 
 

@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from byllm.errors import OutputConversionError
+from byllm.hooks import acomplete_through_plugins, complete_through_plugins
 from byllm.meaning import FunctionMeaning, describe_function
 from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.prompt import build_messages, retry_message
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, Usage
+from byllm.settings import default_retries
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 2
+HISTORY_LIMIT = 1000  # call records kept per model; older ones are dropped in halves
 
 # Keys byllm itself reads; every other configuration key is a sampling parameter
 # passed on to the provider (temperature, max_tokens, top_p, seed, ...).
@@ -47,6 +50,7 @@ BYLLM_KEYS = frozenset(
         "cache",
         "log",
         "json_mode",
+        "retry_backoff",
     }
 )
 
@@ -74,6 +78,7 @@ class _SharedState:
 
     def __init__(self) -> None:
         self.provider: Any = None
+        self.provider_model_id: str | None = None
         self.lock = threading.Lock()
         self.history: list[CallRecord] = []
         self.last_call: CallRecord | None = None
@@ -87,7 +92,7 @@ class TypedCall:
         self.meaning = meaning
         self.output = output
         self.request = request
-        self.retries_left = model.retries
+        self.retries_left: int | None = None  # looked up on the first reply that does not fit
         self.record = CallRecord(
             function=meaning.qualified_name,
             model_name=model.model_name,
@@ -107,6 +112,8 @@ class TypedCall:
         try:
             value = self.output.check(reply.value) if reply.has_value else self.output.parse(reply.text)
         except ReplyMismatch as mismatch:
+            if self.retries_left is None:
+                self.retries_left = self.model.retries
             if self.retries_left <= 0 or reply.has_value:
                 error = OutputConversionError(
                     f"{self.meaning.qualified_name}: the model's reply does not fit the return type "
@@ -176,8 +183,6 @@ class Model:
         """How many times a reply that does not fit the return type is asked for again."""
         value = self.param("retries")
         if value is None:
-            from byllm.settings import default_retries
-
             return default_retries(DEFAULT_RETRIES)
         return int(value)
 
@@ -204,6 +209,15 @@ class Model:
         return shared.provider
 
     @property
+    def provider_model_id(self) -> str:
+        """The model name as the provider knows it (``openai/gpt-4o`` -> ``gpt-4o``)."""
+        shared = self._shared
+        if shared.provider_model_id is None:
+            model_id = getattr(self.provider, "model_id", None)
+            shared.provider_model_id = model_id(self.model_name) if callable(model_id) else self.model_name
+        return shared.provider_model_id
+
+    @property
     def last_call(self) -> CallRecord | None:
         """The record of the most recent call through this model (or a copy of it)."""
         return self._shared.last_call
@@ -220,18 +234,19 @@ class Model:
         return self._shared.history
 
     # -- calls ---------------------------------------------------------
-    def prepare(self, caller: Callable, args: Mapping[str | int, object]) -> TypedCall:
+    def prepare(
+        self, caller: Callable, args: Mapping[str | int, object], meaning: FunctionMeaning | None = None
+    ) -> TypedCall:
         """Build the request for one call of ``caller`` with ``args``."""
-        meaning = describe_function(caller)
+        meaning = meaning or describe_function(caller)
         output = output_type(meaning.return_type)
         instance = getattr(caller, "__self__", None)
         context = self.param("incl_info") or None
         if context is not None and not isinstance(context, Mapping):
             context = {f"info_{index}": value for index, value in enumerate(context, start=1)}
         messages = build_messages(meaning, output, args, instance=instance, context=context)
-        model_id = getattr(self.provider, "model_id", None)
         request = CompletionRequest(
-            model=model_id(self.model_name) if callable(model_id) else self.model_name,
+            model=self.provider_model_id,
             messages=messages,
             output_schema=output.schema,
             output_name=meaning.name,
@@ -248,7 +263,8 @@ class Model:
         For an ``async def`` caller this returns an awaitable task instead (safe
         to await more than once, so caching plugins may store it).
         """
-        if describe_function(caller).is_async:
+        meaning = describe_function(caller)
+        if meaning.is_async:
             return asyncio.ensure_future(self.ainvoke(caller, args))
         if self.param("stream"):
             from byllm.streaming import stream_call
@@ -258,7 +274,7 @@ class Model:
             from byllm.tools import run_tool_loop
 
             return run_tool_loop(self, caller, args)
-        call = self.prepare(caller, args)
+        call = self.prepare(caller, args, meaning)
         while True:
             done, value = call.accept(self.complete(call.request))
             if done:
@@ -282,14 +298,10 @@ class Model:
 
     def complete(self, request: CompletionRequest) -> CompletionReply:
         """One completion through the ``llm_complete`` hook (plugins see it)."""
-        from byllm.hooks import complete_through_plugins
-
         return complete_through_plugins(self, request)
 
     async def acomplete(self, request: CompletionRequest) -> CompletionReply:
         """Async form of :meth:`complete`."""
-        from byllm.hooks import acomplete_through_plugins
-
         return await acomplete_through_plugins(self, request)
 
     def _finish(self, record: CallRecord, value: Any = None, error: BaseException | None = None) -> None:
@@ -297,9 +309,10 @@ class Model:
         record.error = error
         shared = self._shared
         shared.last_call = record
-        shared.history.append(record)
-        if len(shared.history) > 1000:
-            del shared.history[:500]
+        history = shared.history
+        history.append(record)
+        if len(history) > HISTORY_LIMIT:
+            del history[: HISTORY_LIMIT // 2]
         if self.verbose:
             outcome = f"error: {error}" if error else f"value: {value!r}"
             print(f"[byllm] {record.function} replies: {record.replies!r} -> {outcome}", file=sys.stderr)

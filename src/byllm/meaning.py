@@ -30,7 +30,7 @@ class ParameterMeaning:
     description: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hashing: one meaning per function, cheap as a cache key
 class FunctionMeaning:
     """The per-function facts a prompt is built from."""
 
@@ -56,9 +56,16 @@ def underlying_function(caller: Callable) -> Callable:
     return inspect.unwrap(function)
 
 
+_meanings: dict[Callable, FunctionMeaning] = {}
+
+
 def describe_function(caller: Callable) -> FunctionMeaning:
     """The (cached) meaning of ``caller``; bound methods share their function's entry."""
-    return _describe(underlying_function(caller))
+    function = getattr(caller, "__func__", caller)
+    meaning = _meanings.get(function)
+    if meaning is None:
+        meaning = _meanings[function] = _describe(underlying_function(function))
+    return meaning
 
 
 @lru_cache(maxsize=4096)

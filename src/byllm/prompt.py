@@ -8,6 +8,7 @@ only formats its argument values.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
@@ -38,12 +39,13 @@ class PromptSkeleton:
     header: str
     footer: str
     parameter_labels: dict[str, str]
+    input_prefixes: dict[str, str]
 
 
 def format_value(value: Any) -> str:
     """A value as the model sees it: JSON where possible (objects as their fields)."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return encode_basestring(value)
     try:
         return pydantic_core.to_json(value, fallback=repr).decode()
     except Exception:  # values Pydantic cannot serialise at all
@@ -75,6 +77,7 @@ def prompt_skeleton(meaning: FunctionMeaning, output: OutputType) -> PromptSkele
         header="\n".join(header),
         footer="\n".join(footer),
         parameter_labels=labels,
+        input_prefixes={name: f"- {label} = " for name, label in labels.items()},
     )
 
 
@@ -100,16 +103,17 @@ def build_messages(
         lines.append(f"Object (self), a {type(instance).__name__}: {format_value(instance)}")
     if args:
         lines.append("Inputs:")
+        prefixes = skeleton.input_prefixes
         for key, value in args.items():
-            label = skeleton.parameter_labels.get(key) if isinstance(key, str) else None
-            label = label or str(key)
-            parts = _media_parts(value)
+            prefix = prefixes.get(key) if isinstance(key, str) else None
+            parts = _media_parts(value) if hasattr(value, "__llm_parts__") else None
             if parts is not None:
                 media_count += 1
+                label = skeleton.parameter_labels.get(key, str(key)) if isinstance(key, str) else str(key)
                 lines.append(f"- {label} = [attachment {media_count}: {type(value).__name__.lower()}]")
                 media.extend(parts)
             else:
-                lines.append(f"- {label} = {format_value(value)}")
+                lines.append((prefix or f"- {key} = ") + format_value(value))
     if context:
         lines.append("Context:")
         for name, value in context.items():

@@ -45,6 +45,48 @@ def bind_arguments(signature: inspect.Signature, call_args: tuple, call_kwargs: 
     return arguments
 
 
+class ArgumentBinder:
+    """Binds call values to parameter names, with a fast path for plain signatures.
+
+    Most ``by llm()`` functions take named parameters only; for them binding is
+    a zip plus defaults. Anything unusual (``*args``, keyword-only or
+    positional-only parameters, a missing argument) goes through
+    :func:`bind_arguments`, which also raises Python's usual ``TypeError``.
+    """
+
+    def __init__(self, signature: inspect.Signature) -> None:
+        self.signature = signature
+        parameters = list(signature.parameters.values())
+        plain = all(parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for parameter in parameters)
+        self.names: tuple[str, ...] | None = tuple(parameter.name for parameter in parameters) if plain else None
+        self.defaults = {
+            parameter.name: parameter.default
+            for parameter in parameters
+            if parameter.default is not inspect.Parameter.empty
+        }
+
+    def bind(self, call_args: tuple, call_kwargs: dict) -> dict[str | int, object]:
+        """The ``args`` mapping for one call."""
+        names = self.names
+        if names is None or len(call_args) > len(names):
+            return bind_arguments(self.signature, call_args, call_kwargs)
+        arguments: dict[str | int, object] = dict(zip(names, call_args))
+        if len(arguments) == len(names) and not call_kwargs:
+            return arguments
+        keywords_used = 0
+        for name in names[len(call_args):]:
+            if name in call_kwargs:
+                arguments[name] = call_kwargs[name]
+                keywords_used += 1
+            elif name in self.defaults:
+                arguments[name] = self.defaults[name]
+            else:
+                return bind_arguments(self.signature, call_args, call_kwargs)
+        if keywords_used != len(call_kwargs):  # unknown or repeated keyword: let Python say so
+            return bind_arguments(self.signature, call_args, call_kwargs)
+        return arguments
+
+
 def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[Callable], Callable]:
     """Decorate a bodiless function so calling it asks the model through ``call_llm``.
 
@@ -59,13 +101,14 @@ def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[
         parameters = list(signature.parameters.values())
         takes_self = bool(parameters) and parameters[0].name == "self"
         bound_signature = signature.replace(parameters=parameters[1:]) if takes_self else signature
+        binder = ArgumentBinder(bound_signature)
 
         def caller_and_args(call_args: tuple, call_kwargs: dict) -> tuple[Callable, dict[str | int, object]]:
             if takes_self:
-                instance, rest = call_args[0], call_args[1:]
+                instance = call_args[0]
                 caller = function.__get__(instance, type(instance))
-                return caller, bind_arguments(bound_signature, rest, call_kwargs)
-            return function, bind_arguments(signature, call_args, call_kwargs)
+                return caller, binder.bind(call_args[1:], call_kwargs)
+            return function, binder.bind(call_args, call_kwargs)
 
         if inspect.iscoroutinefunction(function):
 

@@ -121,7 +121,10 @@ def _trace_hook_calls(manager: pluggy.PluginManager) -> None:
 
 plugin_manager = JacPluginManager()
 plugin_manager.add_hookspecs(JacMachineSpec)
-if debug_enabled():
+
+# Read once: hook tracing is decided when the machine starts.
+TRACING_HOOKS = debug_enabled()
+if TRACING_HOOKS:
     _trace_hook_calls(plugin_manager)
 
 
