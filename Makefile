@@ -8,6 +8,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[test]"
+	# Precompile: with PYTHONDONTWRITEBYTECODE set, every start would compile the sources again.
+	$(VENV)/bin/python -m compileall -q src >/dev/null
 	touch $@
 
 demo: $(VENV)/.installed

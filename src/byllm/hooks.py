@@ -7,15 +7,14 @@ tool-loop turns included), which is where caches, logs and usage counters sit.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, Awaitable
 
 from jaclang.runtimelib import machine
 from jaclang.runtimelib.machine import hookspec, plugin_manager
-from byllm.providers.base import CompletionReply, CompletionRequest
 
 if TYPE_CHECKING:
     from byllm.llm import Model
+    from byllm.providers.base import CompletionReply, CompletionRequest
 
 
 class ByllmSpec:
@@ -51,6 +50,8 @@ async def asend_to_provider(model: Model, request: CompletionRequest) -> Complet
     acomplete = getattr(provider, "acomplete", None)
     if acomplete is not None:
         return await acomplete(request)
+    import asyncio
+
     return await asyncio.to_thread(provider.complete, request)
 
 

@@ -9,7 +9,6 @@ not fit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import threading
@@ -265,6 +264,8 @@ class Model:
         """
         meaning = describe_function(caller)
         if meaning.is_async:
+            import asyncio
+
             return asyncio.ensure_future(self.ainvoke(caller, args))
         if self.param("stream"):
             from byllm.streaming import stream_call

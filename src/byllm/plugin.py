@@ -7,12 +7,14 @@ hooks run last, so user plugins see calls first and may delegate back through
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.hooks import asend_to_provider, send_to_provider
-from byllm.llm import Model
-from byllm.providers.base import CompletionReply, CompletionRequest
+
+if TYPE_CHECKING:  # kept out of the import path: every `jac run` loads this plugin
+    from byllm.llm import Model
+    from byllm.providers.base import CompletionReply, CompletionRequest
 
 
 class ByllmMachine:

@@ -6,14 +6,15 @@ Plugins implement hooks marked with :data:`hookimpl` and are registered on
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
-from importlib import metadata
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
+
+if TYPE_CHECKING:
+    import argparse
 
 PROJECT_NAME = "jac"
 
@@ -65,38 +66,37 @@ class JacPluginManager(pluggy.PluginManager):
 
         Plugins named in ``JAC_DISABLED_PLUGINS`` are blocked before import.
         """
-        disabled = self.disabled_plugin_names()
-        for entry_name in disabled:
-            if not self.is_blocked(entry_name):
-                self.set_blocked(entry_name)
+        from jaclang.runtimelib.entry_points import group_entry_points
+
+        for blocked_name in self.disabled_plugin_names():
+            if not self.is_blocked(blocked_name):
+                self.set_blocked(blocked_name)
         count = 0
-        for dist in metadata.distributions():
-            for entry_point in dist.entry_points:
-                if entry_point.group != group or (name is not None and entry_point.name != name):
-                    continue
-                if self.get_plugin(entry_point.name) or self.is_blocked(entry_point.name):
-                    continue
-                try:
-                    plugin = entry_point.load()
-                except Exception as error:  # any failure in third-party code
-                    dist_name = dist.metadata["name"]
-                    message = f"{type(error).__name__}: {error}"
-                    self.failed_plugins[entry_point.name] = message
-                    print(
-                        f"warning: jac plugin {entry_point.name!r} from {dist_name} "
-                        f"failed to load ({message}); skipped",
-                        file=sys.stderr,
-                    )
-                    continue
-                self.register(plugin, name=entry_point.name)
-                self.plugin_sources[entry_point.name] = (dist.metadata["name"], dist.version)
-                count += 1
-                if debug_enabled():
-                    print(
-                        f"[jac] loaded plugin {entry_point.name!r} "
-                        f"({entry_point.value}) from {dist.metadata['name']} {dist.version}",
-                        file=sys.stderr,
-                    )
+        for entry_point in group_entry_points(group):
+            if name is not None and entry_point.name != name:
+                continue
+            if self.has_plugin(entry_point.name) or self.is_blocked(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as error:  # any failure in third-party code
+                message = f"{type(error).__name__}: {error}"
+                self.failed_plugins[entry_point.name] = message
+                print(
+                    f"warning: jac plugin {entry_point.name!r} from {entry_point.distribution} "
+                    f"failed to load ({message}); skipped",
+                    file=sys.stderr,
+                )
+                continue
+            self.register(plugin, name=entry_point.name)
+            self.plugin_sources[entry_point.name] = (entry_point.distribution, entry_point.version)
+            count += 1
+            if debug_enabled():
+                print(
+                    f"[jac] loaded plugin {entry_point.name!r} ({entry_point.value}) "
+                    f"from {entry_point.distribution} {entry_point.version}",
+                    file=sys.stderr,
+                )
         return count
 
 
