@@ -192,7 +192,9 @@ class Model:
 
     def sampling_params(self) -> dict[str, Any]:
         """Parameters passed on to the provider (temperature, max_tokens, ...)."""
-        merged = {**self.config, **self.call_params}
+        from byllm.settings import default_params
+
+        merged = {**default_params(), **self.config, **self.call_params}
         return {key: value for key, value in merged.items() if key not in BYLLM_KEYS and value is not None}
 
     @property

@@ -6,7 +6,7 @@ import threading
 from typing import Any, Iterator
 
 from byllm.errors import MockExhaustedError
-from byllm.providers.base import CompletionReply, CompletionRequest, Usage
+from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, Usage
 
 MOCK_MODEL_NAMES = ("mockllm", "mock")
 
@@ -25,6 +25,7 @@ class MockProvider:
         self.outputs: list[Any] = list(outputs or [])
         self.requests: list[CompletionRequest] = []
         self._next = 0
+        self._next_call_id = 1
         self._lock = threading.Lock()
 
     @property
@@ -71,4 +72,17 @@ class MockProvider:
         usage = Usage(input_tokens=0, output_tokens=0)
         if isinstance(output, str):
             return CompletionReply(text=output, usage=usage, model="mockllm")
+        from byllm.tools import mock_tool_calls
+
+        scripted_calls = mock_tool_calls(output)
+        if scripted_calls is not None:
+            # A MockToolCall (or a list of them) stands for a reply asking for those tool calls.
+            with self._lock:
+                first = self._next_call_id
+                self._next_call_id += len(scripted_calls)
+            calls = [
+                ToolCall(id=f"mock_call_{first + index}", name=call.name, arguments=dict(call.args))
+                for index, call in enumerate(scripted_calls)
+            ]
+            return CompletionReply(text="", tool_calls=calls, usage=usage, model="mockllm")
         return CompletionReply(text=repr(output), usage=usage, model="mockllm", value=output, has_value=True)

@@ -1,22 +1,181 @@
 """Choosing a provider from a model name.
 
 Plugins answer the ``llm_provider`` hook first; byllm's built-in table is the
-fallback. Provider modules are imported only when a model of theirs is used.
+fallback. Provider modules are imported only when a model of theirs is used,
+and no SDK is imported until the first real call.
+
+Built-in name rules, first match wins:
+
+=====================================  ==========================================
+``mockllm`` / ``mock``                  scripted mock (tests)
+``provider="..."`` in the config        that provider, whatever the name
+``openai/<model>``                      OpenAI
+``anthropic/<model>``, ``claude-*``     Anthropic
+``litellm/<provider>/<model>``          LiteLLM (optional extra)
+``ollama/``, ``vllm/``, ``lmstudio/``,  a local OpenAI-compatible server
+``llamacpp/`` + ``<model>``
+``gemini/``, ``groq/``, ``openrouter/``, a hosted OpenAI-compatible API
+``deepseek/``, ``together/``,
+``mistral/`` + ``<model>``
+``gpt-*``, ``o1*``, ``o3*``, ``o4*``,   OpenAI (or a proxy for it at ``base_url``)
+``chatgpt-*``
+any other name with ``base_url=...``    an OpenAI-compatible server at that URL
+=====================================  ==========================================
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from byllm.errors import ConfigurationError
 from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
 
 
+@dataclass(frozen=True)
+class ServerPreset:
+    """A known OpenAI-compatible server: default URL and where its key comes from."""
+
+    base_url: str
+    api_key_env: str | None
+
+
+LOCAL_SERVERS: dict[str, ServerPreset] = {
+    "ollama": ServerPreset("http://localhost:11434/v1", None),
+    "vllm": ServerPreset("http://localhost:8000/v1", None),
+    "lmstudio": ServerPreset("http://localhost:1234/v1", None),
+    "llamacpp": ServerPreset("http://localhost:8080/v1", None),
+}
+
+HOSTED_SERVERS: dict[str, ServerPreset] = {
+    "gemini": ServerPreset("https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+    "groq": ServerPreset("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "openrouter": ServerPreset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "deepseek": ServerPreset("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "together": ServerPreset("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "mistral": ServerPreset("https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+}
+
+OPENAI_MODEL_NAME = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+
+
 def builtin_provider(model_name: str, config: dict[str, Any]) -> Any:
     """The provider byllm itself offers for ``model_name``, or ``None``."""
     if model_name in MOCK_MODEL_NAMES:
         return MockProvider(config.get("outputs"))
+    explicit = config.get("provider")
+    if explicit is not None and not isinstance(explicit, str):
+        return explicit  # a ready provider object passed as Model(..., provider=...)
+    prefix, slash, _rest = model_name.partition("/")
+    kind = explicit or (prefix if slash else "")
+    if kind == "openai":
+        return openai_provider(model_name, config, prefix="openai/")
+    if kind == "anthropic" or (not kind and model_name.startswith("claude-")):
+        return anthropic_provider(model_name, config)
+    if kind == "litellm":
+        from byllm.providers.litellm_provider import LiteLLMProvider
+
+        return LiteLLMProvider(
+            policy=_policy(config),
+            api_key=config.get("api_key"),
+            base_url=config.get("base_url"),
+            headers=config.get("headers"),
+            json_mode=config.get("json_mode"),
+        )
+    if kind in LOCAL_SERVERS or kind in HOSTED_SERVERS:
+        return preset_provider(kind, config)
+    if explicit:
+        raise ConfigurationError(
+            f"unknown provider={explicit!r} for model {model_name!r}: use 'openai', 'anthropic', 'litellm', "
+            f"or one of {sorted({*LOCAL_SERVERS, *HOSTED_SERVERS})}"
+        )
+    if OPENAI_MODEL_NAME.match(model_name):
+        return openai_provider(model_name, config, prefix="")
+    if config.get("base_url"):
+        return custom_server_provider(config)
     return None
+
+
+def _policy(config: dict[str, Any]) -> Any:
+    from byllm.providers.transport import RetryPolicy
+
+    return RetryPolicy.from_config(config)
+
+
+def _json_mode(config: dict[str, Any], default: bool) -> bool | str:
+    value = config.get("json_mode")
+    return default if value is None else value
+
+
+def openai_provider(model_name: str, config: dict[str, Any], prefix: str) -> Any:
+    """OpenAI itself (or a proxy for it via ``base_url`` / ``OPENAI_BASE_URL``)."""
+    from byllm.providers.openai_provider import OpenAICompatibleProvider
+
+    base_url = config.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
+    return OpenAICompatibleProvider(
+        name="openai",
+        prefix=prefix,
+        base_url=base_url,
+        api_key=config.get("api_key"),
+        api_key_env="OPENAI_API_KEY",
+        key_required=base_url is None,
+        json_mode=_json_mode(config, default=base_url is None),
+        policy=_policy(config),
+        headers=config.get("headers"),
+    )
+
+
+def preset_provider(kind: str, config: dict[str, Any]) -> Any:
+    """A local or hosted OpenAI-compatible server known by its prefix (``ollama/``, ``groq/``)."""
+    from byllm.providers.openai_provider import OpenAICompatibleProvider
+
+    preset = LOCAL_SERVERS.get(kind) or HOSTED_SERVERS[kind]
+    base_url = config.get("base_url") or os.environ.get(f"{kind.upper()}_BASE_URL") or preset.base_url
+    return OpenAICompatibleProvider(
+        name=kind,
+        prefix=f"{kind}/",
+        base_url=base_url,
+        api_key=config.get("api_key"),
+        api_key_env=preset.api_key_env,
+        key_required=preset.api_key_env is not None,
+        json_mode=_json_mode(config, default=False),
+        policy=_policy(config),
+        headers=config.get("headers"),
+    )
+
+
+def custom_server_provider(config: dict[str, Any]) -> Any:
+    """Any OpenAI-compatible server at ``base_url``; the model name is sent unchanged.
+
+    Only an explicit ``api_key`` is sent: an ``OPENAI_API_KEY`` from the
+    environment is never handed to a server the name does not say is OpenAI.
+    """
+    from byllm.providers.openai_provider import OpenAICompatibleProvider
+
+    return OpenAICompatibleProvider(
+        name="openai-compatible",
+        base_url=config["base_url"],
+        api_key=config.get("api_key"),
+        api_key_env=None,
+        key_required=False,
+        json_mode=_json_mode(config, default=False),
+        policy=_policy(config),
+        headers=config.get("headers"),
+    )
+
+
+def anthropic_provider(model_name: str, config: dict[str, Any]) -> Any:
+    """Anthropic's Messages API (``anthropic/claude-...`` or ``claude-...``)."""
+    from byllm.providers.anthropic_provider import AnthropicProvider
+
+    return AnthropicProvider(
+        base_url=config.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None,
+        api_key=config.get("api_key"),
+        policy=_policy(config),
+        headers=config.get("headers"),
+    )
 
 
 def resolve_provider(model_name: str, config: dict[str, Any]) -> Any:
@@ -31,7 +190,7 @@ def resolve_provider(model_name: str, config: dict[str, Any]) -> Any:
     if provider is None:
         raise ConfigurationError(
             f"no provider serves the model {model_name!r}: use a name such as 'gpt-4o-mini', "
-            "'anthropic/claude-3-5-haiku-latest', 'ollama/llama3.2' or 'mockllm', "
-            "or install a plugin that provides it"
+            "'anthropic/claude-3-5-haiku-latest', 'ollama/llama3.2' or 'mockllm', pass base_url=... "
+            "for an OpenAI-compatible server, or install a plugin that provides it"
         )
     return provider

@@ -1,1 +1,61 @@
-"""The Jac compiler: Jac source to Python AST."""
+"""The Jac compiler: Jac source to a Python AST and code object.
+
+Importing this package is cheap; the parser (and Lark) load only when a source
+has to be compiled, so running a cached program never imports them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jaclang.compiler.errors import JacError, JacSyntaxError
+
+if TYPE_CHECKING:
+    import ast
+    from types import CodeType
+
+COMPILER_VERSION = "1"
+
+__all__ = [
+    "COMPILER_VERSION",
+    "JacError",
+    "JacSyntaxError",
+    "compile_jac",
+    "jac_to_ast",
+    "jac_to_python",
+]
+
+
+def jac_to_ast(source: str, filename: str = "<jac>") -> ast.Module:
+    """Parse and translate Jac ``source`` into a Python module AST with ``.jac`` positions."""
+    from jaclang.compiler.codegen import generate
+    from jaclang.compiler.parser import parse
+
+    try:
+        tree = parse(source, filename)
+        return generate(tree, source, filename)
+    except RecursionError:
+        raise JacSyntaxError("program is nested too deeply to compile", filename) from None
+
+
+def compile_jac(source: str, filename: str = "<jac>") -> CodeType:
+    """Compile Jac ``source`` to a code object; every failure is a :class:`JacSyntaxError`."""
+    module = jac_to_ast(source, filename)
+    try:
+        return compile(module, filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        from jaclang.compiler.errors import source_line_at
+
+        line = error.lineno or 1
+        raise JacSyntaxError(
+            error.msg, filename, line, error.offset or 1, source_line_at(source, line)
+        ) from None
+    except (ValueError, TypeError, RecursionError, MemoryError) as error:
+        raise JacSyntaxError(f"cannot compile this program: {error}", filename) from None
+
+
+def jac_to_python(source: str, filename: str = "<jac>") -> str:
+    """The Python source the compiler generates for Jac ``source`` (for ``jac py``)."""
+    import ast
+
+    return ast.unparse(jac_to_ast(source, filename))

@@ -131,12 +131,19 @@ if TRACING_HOOKS:
 def call_llm(model: Any, caller: Callable, args: dict[str | int, object]) -> object:
     """Run the ``call_llm`` hook: the path every ``by llm()`` call takes."""
     result = plugin_manager.hook.call_llm(model=model, caller=caller, args=args)
-    if result is None and not plugin_manager.hook.call_llm.get_hookimpls():
+    if result is None and not _has_answering_plugin():
         raise RuntimeError(
             "no plugin implements call_llm: install byllm or register a plugin "
             "with plugin_manager.register(...)"
         )
     return result
+
+
+def _has_answering_plugin() -> bool:
+    """Whether a non-wrapper plugin implements ``call_llm`` (wrappers only observe)."""
+    return any(
+        not (impl.wrapper or impl.hookwrapper) for impl in plugin_manager.hook.call_llm.get_hookimpls()
+    )
 
 
 def plugin_hooks(plugin: object) -> list[str]:

@@ -1,0 +1,1 @@
+"""Caching byLLM plugin: answers repeated calls from an in-memory cache."""

@@ -1,0 +1,1 @@
+"""Configurable byLLM plugin: registered as an instance carrying its configuration."""

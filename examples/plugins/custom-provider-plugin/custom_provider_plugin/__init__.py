@@ -1,0 +1,1 @@
+"""Custom provider byLLM plugin: serves the custom://echo and custom://random models."""

@@ -1,0 +1,1 @@
+"""Logging byLLM plugin: prints each LLM call, its timing and result."""

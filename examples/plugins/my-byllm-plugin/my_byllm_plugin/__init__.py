@@ -1,0 +1,1 @@
+"""My custom byLLM plugin (the spec's MybyllmMachine)."""

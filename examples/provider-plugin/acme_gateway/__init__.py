@@ -1,0 +1,1 @@
+"""Example byLLM provider plugin: ``Model("acme/<model>")`` talks to the ACME gateway."""

@@ -1,0 +1,151 @@
+"""On-disk cache of compiled Jac modules, like ``.pyc`` files.
+
+A cache entry is the marshalled code object behind a header holding a key: the
+hash of the source text, its path, the compiler's files and the Python version.
+Entries live in ``__jac_gen__/`` next to the source, or in ``$JAC_CACHE_DIR``;
+when the source directory is read-only they go to the user cache directory.
+``JAC_NO_CACHE=1`` turns caching off. This module never imports the parser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import os
+import sys
+from types import CodeType
+
+logger = logging.getLogger(__name__)
+
+CACHE_DIR_ENV = "JAC_CACHE_DIR"
+NO_CACHE_ENV = "JAC_NO_CACHE"
+GENERATED_DIR = "__jac_gen__"
+MAGIC = b"JACC\x00\x01"
+KEY_SIZE = 16
+
+_fingerprint: bytes | None = None
+
+
+def caching_enabled() -> bool:
+    """Whether ``JAC_NO_CACHE`` leaves the cache on."""
+    return os.environ.get(NO_CACHE_ENV, "").strip().lower() in ("", "0", "false", "no")
+
+
+def compiler_fingerprint() -> bytes:
+    """Identifies this compiler build: version, Python version, and its files' sizes and times."""
+    global _fingerprint
+    if _fingerprint is None:
+        from jaclang.compiler import COMPILER_VERSION
+
+        parts = [COMPILER_VERSION, sys.implementation.cache_tag or "", sys.version]
+        directory = os.path.dirname(os.path.abspath(__file__))
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            entries = []
+        for entry in entries:
+            if entry.name.endswith((".py", ".lark")):
+                stat = entry.stat()
+                parts.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        _fingerprint = "|".join(parts).encode()
+    return _fingerprint
+
+
+def cache_key(source: bytes, source_path: str) -> bytes:
+    """The key a cache entry must carry to be valid for ``source`` at ``source_path``."""
+    digest = hashlib.blake2b(digest_size=KEY_SIZE)
+    digest.update(compiler_fingerprint())
+    digest.update(b"\0" + os.path.abspath(source_path).encode(errors="surrogateescape") + b"\0")
+    digest.update(source)
+    return digest.digest()
+
+
+def user_cache_dir() -> str:
+    """The per-user cache directory (``$XDG_CACHE_HOME/jac`` or ``~/.cache/jac``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jac")
+
+
+def _central_name(source_path: str) -> str:
+    absolute = os.path.abspath(source_path)
+    tag = hashlib.blake2b(absolute.encode(errors="surrogateescape"), digest_size=8).hexdigest()
+    return f"{os.path.basename(absolute)}.{tag}.jacc"
+
+
+def cache_paths(source_path: str) -> list[str]:
+    """Where the entry for ``source_path`` may live, most preferred first."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return [os.path.join(override, _central_name(source_path))]
+    directory = os.path.dirname(os.path.abspath(source_path))
+    local = os.path.join(directory, GENERATED_DIR, os.path.basename(source_path) + "c")
+    return [local, os.path.join(user_cache_dir(), _central_name(source_path))]
+
+
+def load(source_path: str, key: bytes) -> CodeType | None:
+    """The cached code object for ``source_path`` if an entry with ``key`` exists."""
+    for path in cache_paths(source_path):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        header = MAGIC + key
+        if not data.startswith(header):
+            continue
+        try:
+            code = marshal.loads(data[len(header):])
+        except (EOFError, ValueError, TypeError):
+            continue
+        if isinstance(code, CodeType):
+            return code
+    return None
+
+
+def store(source_path: str, key: bytes, code: CodeType) -> str | None:
+    """Write the entry for ``source_path``; return where, or ``None`` when no location is writable."""
+    payload = MAGIC + key + marshal.dumps(code)
+    for path in cache_paths(source_path):
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(temporary, "wb") as handle:
+                handle.write(payload)
+            os.replace(temporary, path)
+            return path
+        except OSError as error:
+            logger.debug("cannot write Jac cache %s: %s", path, error)
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+    return None
+
+
+def load_code(source_path: str) -> CodeType:
+    """The code object for a ``.jac`` file: from the cache, or compiled (and then cached).
+
+    Raises :class:`~jaclang.compiler.errors.JacSyntaxError` for invalid sources
+    and ``OSError`` when the file cannot be read.
+    """
+    with open(source_path, "rb") as handle:
+        source = handle.read()
+    use_cache = caching_enabled()
+    key = cache_key(source, source_path) if use_cache else b""
+    if use_cache:
+        code = load(source_path, key)
+        if code is not None:
+            return code
+    from jaclang.compiler import compile_jac
+
+    try:
+        text = source.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        from jaclang.compiler.errors import JacSyntaxError
+
+        raise JacSyntaxError(f"source is not valid UTF-8 ({error.reason})", source_path) from None
+    code = compile_jac(text, os.path.abspath(source_path))
+    if use_cache:
+        store(source_path, key, code)
+    return code

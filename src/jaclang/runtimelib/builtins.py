@@ -1,0 +1,145 @@
+"""Helpers that compiled Jac code calls (imported by generated modules as ``__jac__``).
+
+Kept small and cheap to import: compiled programs load it on every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from enum import Enum, IntEnum, auto
+from typing import Any, Callable, ClassVar, TypeVar
+
+from jaclang.runtimelib.by_llm import BY_LLM_ATTRIBUTE, call_by_llm, llm_function
+from jaclang.runtimelib.semstr import set_sem
+
+__all__ = [
+    "ClassVar",
+    "Enum",
+    "IntEnum",
+    "auto",
+    "call_by_llm",
+    "llm_function",
+    "llm_method",
+    "jac_object",
+    "postinit_field",
+    "default_field",
+    "null_safe",
+    "sem",
+]
+
+ClassT = TypeVar("ClassT", bound=type)
+
+
+def postinit_field() -> Any:
+    """A field set by ``postinit`` rather than by the constructor (``has x: T by postinit``)."""
+    return dataclasses.field(init=False)
+
+
+def default_field(factory: Callable[[], Any]) -> Any:
+    """A field whose default is evaluated afresh for each instance (``has xs: list = []``)."""
+    return dataclasses.field(default_factory=factory)
+
+
+def _has_default(value: Any) -> bool:
+    if isinstance(value, dataclasses.Field):
+        return value.default is not dataclasses.MISSING or value.default_factory is not dataclasses.MISSING
+    return value is not dataclasses.MISSING
+
+
+def _inherited_default_seen(cls: type) -> bool:
+    """Whether a base dataclass already has a positional field with a default."""
+    for base in cls.__mro__[1:]:
+        if dataclasses.is_dataclass(base):
+            for field in dataclasses.fields(base):
+                if field.init and not field.kw_only and _has_default(field):
+                    return True
+    return False
+
+
+def _make_late_required_fields_keyword_only(cls: type) -> None:
+    """Fields without defaults after a defaulted one become keyword-only.
+
+    Dataclasses reject a required positional field after a defaulted one; Jac
+    allows writing fields in any order (and inheriting defaulted fields), so
+    those later fields are keyword-only instead, and leading ones stay positional.
+    """
+    seen_default = _inherited_default_seen(cls)
+    for name in cls.__dict__.get("__annotations__", {}):
+        value = cls.__dict__.get(name, dataclasses.MISSING)
+        if isinstance(value, dataclasses.Field) and not value.init:
+            continue
+        if _has_default(value):
+            seen_default = True
+        elif seen_default:
+            if isinstance(value, dataclasses.Field):
+                value.kw_only = True
+            else:
+                setattr(cls, name, dataclasses.field(kw_only=True))
+
+
+def jac_object(*, user_init: bool = False) -> Callable[[ClassT], ClassT]:
+    """Turn a Jac ``obj`` (or ``node``/``edge``/``walker``/``class`` with ``has``) into a dataclass."""
+
+    def decorate(cls: ClassT) -> ClassT:
+        _make_late_required_fields_keyword_only(cls)
+        return dataclasses.dataclass(eq=True, init=not user_init)(cls)
+
+    return decorate
+
+
+def llm_method(model_source: Callable[[Any], Any]) -> Callable[[Callable], Callable]:
+    """Like ``llm_function`` for a method whose ``by`` expression uses ``self``.
+
+    ``model_source`` receives the instance, so ``by llm(tools=[self.add])`` works.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                bound = function.__get__(self, type(self))
+                result = call_by_llm(model_source(self), bound, args, kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+
+            wrapper: Callable = async_wrapper
+        else:
+
+            @functools.wraps(function)
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                bound = function.__get__(self, type(self))
+                return call_by_llm(model_source(self), bound, args, kwargs)
+
+        setattr(wrapper, BY_LLM_ATTRIBUTE, True)
+        return wrapper
+
+    return decorate
+
+
+def null_safe(value: Any, rest: Callable[[Any], Any]) -> Any:
+    """``value?.rest``: ``None`` when ``value`` is ``None``, else ``rest(value)``."""
+    if value is None:
+        return None
+    return rest(value)
+
+
+def sem(owner: Any, part: str, text: str) -> None:
+    """Attach a ``sem`` text to ``owner`` and, for decorated functions, to the function they wrap.
+
+    ``by llm()`` functions are wrappers; the model sees the wrapped function as
+    ``caller``, so the text must reach it too.
+    """
+    set_sem(owner, part, text)
+    target = owner.__func__ if inspect.ismethod(owner) else owner
+    wrapped = getattr(target, "__wrapped__", None)
+    if wrapped is not None and callable(target):
+        set_sem(inspect.unwrap(target), part, text)
+
+
+def pipe_call(function: Callable[..., Any], value: Any) -> Any:
+    """``value |> function``: call ``function`` with ``value``."""
+    return function(value)

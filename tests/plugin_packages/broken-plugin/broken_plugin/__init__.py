@@ -1,0 +1,1 @@
+"""A jac plugin package whose plugin module fails to import (test fixture)."""

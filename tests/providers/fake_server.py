@@ -1,0 +1,310 @@
+"""A fake OpenAI-compatible and Anthropic Messages server on 127.0.0.1, for tests and benchmarks.
+
+It records every request and answers from a script of replies (text, JSON, tool
+calls, streamed SSE chunks) or injects faults (status codes with ``Retry-After``,
+slow replies, dropped connections). Threaded, so concurrent clients are served
+concurrently. Standard library only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """One scripted answer: a JSON body or SSE events, after an optional delay, or a dropped connection."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    events: list[tuple[str | None, str]] | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+
+@dataclass
+class RecordedRequest:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+# -- OpenAI Chat Completions replies -------------------------------------------
+def openai_text(text: str | None, *, model: str = "fake-model", usage: tuple[int, int] = (11, 7),
+                tool_calls: list[dict[str, Any]] | None = None) -> Scripted:
+    """A chat completion whose message is ``text`` (and optional raw tool calls)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return Scripted(body={
+        "id": f"chatcmpl-{next(_ids)}",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": message,
+            "finish_reason": "tool_calls" if tool_calls else "stop",
+        }],
+        "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
+    })
+
+
+def openai_json(value: Any, **options: Any) -> Scripted:
+    """A chat completion whose text is ``value`` as JSON."""
+    return openai_text(json.dumps(value), **options)
+
+
+def openai_tool_calls(*calls: tuple[str, dict[str, Any]], text: str | None = None) -> Scripted:
+    """A chat completion asking for tool calls ``(name, arguments)``."""
+    raw = [
+        {"id": f"call_{next(_ids)}", "type": "function",
+         "function": {"name": name, "arguments": json.dumps(arguments)}}
+        for name, arguments in calls
+    ]
+    return openai_text(text, tool_calls=raw)
+
+
+def openai_stream(chunks: list[str], *, model: str = "fake-model") -> Scripted:
+    """A streamed chat completion sending ``chunks`` as SSE deltas."""
+    ident = f"chatcmpl-{next(_ids)}"
+
+    def event(delta: dict[str, Any], finish: str | None = None) -> tuple[None, str]:
+        return None, json.dumps({
+            "id": ident, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        })
+
+    events = [event({"role": "assistant", "content": ""})]
+    events += [event({"content": chunk}) for chunk in chunks]
+    events.append(event({}, "stop"))
+    events.append((None, "[DONE]"))
+    return Scripted(events=events)
+
+
+# -- Anthropic Messages replies --------------------------------------------------
+def _anthropic_message(content: list[dict[str, Any]], stop_reason: str, usage: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "id": f"msg_{next(_ids)}",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-fake",
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
+    }
+
+
+def anthropic_text(text: str, *, usage: tuple[int, int] = (13, 5)) -> Scripted:
+    """A Messages reply with one text block."""
+    return Scripted(body=_anthropic_message([{"type": "text", "text": text}], "end_turn", usage))
+
+
+def anthropic_tool_use(*calls: tuple[str, dict[str, Any]], text: str | None = None,
+                       usage: tuple[int, int] = (13, 5)) -> Scripted:
+    """A Messages reply with ``tool_use`` blocks ``(name, input)``."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    content += [{"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": name, "input": arguments}
+                for name, arguments in calls]
+    return Scripted(body=_anthropic_message(content, "tool_use", usage))
+
+
+def anthropic_stream(chunks: list[str]) -> Scripted:
+    """A streamed Messages reply sending ``chunks`` as text deltas."""
+    start = _anthropic_message([], "end_turn", (13, 0))
+    start["stop_reason"] = None
+    events: list[tuple[str | None, str]] = [("message_start", json.dumps({"type": "message_start", "message": start}))]
+    events.append(("content_block_start", json.dumps(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})))
+    for chunk in chunks:
+        events.append(("content_block_delta", json.dumps(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": chunk}})))
+    events.append(("content_block_stop", json.dumps({"type": "content_block_stop", "index": 0})))
+    events.append(("message_delta", json.dumps({
+        "type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": len(chunks)}})))
+    events.append(("message_stop", json.dumps({"type": "message_stop"})))
+    return Scripted(events=events)
+
+
+# -- faults --------------------------------------------------------------------
+def error(status: int, message: str = "fake failure", *, retry_after: str | None = None,
+          headers: dict[str, str] | None = None) -> Scripted:
+    """An error reply in the shape both APIs use (``{"error": {"message": ...}}``)."""
+    sent = dict(headers or {})
+    if retry_after is not None:
+        sent["retry-after"] = retry_after
+    body = {"type": "error", "error": {"message": message, "type": "fake_error"}}
+    return Scripted(status=status, body=body, headers=sent)
+
+
+def slow(delay: float, reply: Scripted) -> Scripted:
+    """``reply`` sent only after ``delay`` seconds."""
+    return replace(reply, delay=delay)
+
+
+def drop() -> Scripted:
+    """Read the request, then close the connection without answering."""
+    return Scripted(drop=True)
+
+
+Responder = Callable[[RecordedRequest], Scripted]
+
+
+class FakeLLMServer:
+    """The fake server. ``script(...)`` queues replies; ``responder`` answers when the queue is empty."""
+
+    def __init__(self, *, latency: float = 0.0, responder: Responder | None = None, record: bool = True) -> None:
+        self.latency = latency
+        self.responder = responder
+        self.record = record
+        self.requests: list[RecordedRequest] = []
+        self._queue: deque[Scripted] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-llm-server", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (the Anthropic SDK's base URL)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openai_url(self) -> str:
+        """The OpenAI SDK's base URL for this server."""
+        return self.url + "/v1"
+
+    def script(self, *replies: Scripted) -> None:
+        """Queue replies, answered in order."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    @property
+    def pending(self) -> int:
+        """Scripted replies not yet sent."""
+        return len(self._queue)
+
+    def start(self) -> FakeLLMServer:
+        """Start serving in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; slow replies in progress are cut short."""
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def next_reply(self, request: RecordedRequest) -> Scripted:
+        """The reply for a request: the next scripted one, else the responder's."""
+        with self._lock:
+            if self.record:
+                self.requests.append(request)
+            if self._queue:
+                return self._queue.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        return error(400, "fake server: no scripted reply left for this request")
+
+    def wait(self, seconds: float) -> None:
+        """Sleep for a simulated delay, waking early when the server stops."""
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    fake: FakeLLMServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or hung up leaves a broken pipe: expected here, not worth a traceback.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Buffer each response and send it in one write with Nagle off: headers and body
+    # in separate small segments would meet the client's delayed ACK (~40 ms a reply).
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (keep test output clean)
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802  (http.server naming)
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        fake = self.server.fake
+        request = RecordedRequest(
+            method="POST",
+            path=self.path,
+            headers={key.lower(): value for key, value in self.headers.items()},
+            body=body,
+        )
+        reply = fake.next_reply(request)
+        fake.wait(fake.latency + reply.delay)
+        if reply.drop:
+            self.close_connection = True
+            return
+        if reply.events is not None:
+            self._send_events(reply)
+        else:
+            self._send_json(reply)
+
+    def _send_json(self, reply: Scripted) -> None:
+        payload = json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_events(self, reply: Scripted) -> None:
+        self.send_response(reply.status)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        for name, data in reply.events or []:
+            lines = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
+            self.wfile.write(lines.encode())
+            self.wfile.flush()
+        self.close_connection = True
