@@ -7,7 +7,7 @@ PYTHON ?= python3
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test]"
+	$(VENV)/bin/pip install --quiet -e ".[test]" ./packaging/byllm
 	# Precompile: with PYTHONDONTWRITEBYTECODE set, every start would compile the sources again.
 	$(VENV)/bin/python -m compileall -q src >/dev/null
 	touch $@

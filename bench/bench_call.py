@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a Markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls per timed batch")
-    parser.add_argument("--repeats", type=int, default=5, help="timed batches (best and median reported)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed batches (best and median reported)")
     parser.add_argument("--imports", type=int, default=15, help="fresh processes per start-up timing")
     parser.add_argument("--no-per-plugin", dest="per_plugin", action="store_false",
                         help="skip the rows that add one optional plugin at a time")

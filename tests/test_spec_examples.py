@@ -283,7 +283,7 @@ def test_discovery_snippet_loads_each_plugin_once_in_process(spec_path: Path) ->
     run_block(spec_path, DISCOVERY, {"plugin_manager": manager})
     loaded = manager.get_plugins()
     assert manager.get_plugin("byllm") is ByllmMachine
-    assert manager.plugin_sources["byllm"] == ("jaclang-byllm", metadata.version("jaclang-byllm"))
+    assert manager.plugin_sources["byllm"] == ("jaclang", metadata.version("jaclang"))
     run_block(spec_path, DISCOVERY, {"plugin_manager": manager})
     assert manager.get_plugins() == loaded
 

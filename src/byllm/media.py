@@ -3,7 +3,7 @@
 Any argument with a ``__llm_parts__()`` method contributes OpenAI-style content
 parts to the user message (providers convert them to their own format). Images
 are sent as ``data:`` URLs with their MIME type, or as web URLs untouched. Video
-frames are sampled with PyAV, an optional extra (``pip install "jaclang-byllm[video]"``).
+frames are sampled with PyAV, an optional extra (``pip install "jaclang[video]"``).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class Video:
     """A video file argument, sent as frames sampled at ``fps`` (at most ``max_frames``).
 
     Frames are decoded with PyAV when the call is built; install the extra with
-    ``pip install "jaclang-byllm[video]"``.
+    ``pip install "jaclang[video]"``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float = 1.0, max_frames: int = 32,
@@ -162,7 +162,7 @@ def sample_frames(path: Path, fps: float, max_frames: int) -> list[Any]:
         import av
     except ImportError:
         raise ConfigurationError(
-            'Video needs PyAV: install the extra with pip install "jaclang-byllm[video]"'
+            'Video needs PyAV: install the extra with pip install "jaclang[video]"'
         ) from None
     frames: list[Any] = []
     step = 1.0 / fps

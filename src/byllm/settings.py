@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import threading
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -239,6 +238,8 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
 
 
 def _byllm_section(path: Path) -> dict[str, Any] | None:
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

@@ -168,3 +168,19 @@ def test_mock_model_answers_a_translate_call(run_jac: Callable[..., str]) -> Non
         'with entry { print(translate("Hello")); }\n'
     )
     assert output == "Bonjour\n"
+
+
+def test_object_initialisation_by_llm_builds_the_object_from_given_fields(
+    run_jac: Callable[..., str], llm_plugin: RecordingPlugin
+) -> None:
+    llm_plugin.answer = lambda model, caller, args: caller.__signature__.return_annotation(**args, age=76)
+    output = run_jac(
+        "import from byllm.lib { Model }\nglob llm = Model(model_name='m');\n"
+        "obj Person { has name: str, age: int; }\n"
+        "with entry { print(Person(name='Albert Einstein' by llm())); print(Person('Ada', 36)); }"
+    )
+    assert output == "Person(name='Albert Einstein', age=76)\nPerson(name='Ada', age=36)\n"
+    _model, caller, args = llm_plugin.calls[0]
+    assert caller.__name__ == "create_Person"
+    assert args == {"name": "Albert Einstein"}
+    assert inspect.signature(caller).return_annotation.__name__ == "Person"

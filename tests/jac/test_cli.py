@@ -81,3 +81,12 @@ def test_jac_test_filter_and_no_tests(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out.splitlines()[0] == "t.jac::alpha PASSED"
     empty = write(tmp_path, "none.jac", "glob x = 1;\n")
     assert main(["test", empty]) == 5
+
+
+@pytest.mark.parametrize("program", sorted(path.name for path in Path(__file__).resolve().parents[2].joinpath("examples").glob("*.jac")))
+def test_generated_python_of_every_example_is_valid_python(program: str) -> None:
+    from jaclang.compiler import jac_to_python
+
+    path = Path(__file__).resolve().parents[2] / "examples" / program
+    python_source = jac_to_python(path.read_text(encoding="utf-8"), str(path))
+    compile(python_source, f"{program}.py", "exec")

@@ -236,6 +236,10 @@ CASES: dict[str, tuple[str, str]] = {
         "with entry { a = N(N(None, 2)); print(a.nxt?.v, a.nxt?.nxt?.v, a.nxt?.val(), None?.anything.at.all); }",
         "2 None 2 None\n",
     ),
+    "null_safe_index": (
+        "with entry { d = {'a': [1, 2]}; n = None; print(d?['a'][1], n?['a'][1], n?[0].x, d.get('b')?[0]); }",
+        "2 None None None\n",
+    ),
     "pipes": (
         "def inc(x: int) -> int { return x + 1; }\n"
         "with entry { print(1 |> inc |> inc, inc <| inc <| 1, [3, 1] |> sorted, 'ab' |> len == 2); }",

@@ -126,3 +126,9 @@ def test_byllm_errors_show_only_the_program_frames(tmp_path: Path) -> None:
         "          ^^^^^^^^^^^^^^^^^^",
     ]
     assert len(lines) == 5 and lines[4].startswith("byllm.errors.MockExhaustedError: the mock model has no output left")
+
+
+def test_not_is_only_allowed_where_python_allows_it() -> None:
+    assert syntax_error("with entry { x = 1 == not 2; }").message.startswith("'not' must start an operand of 'and'/'or'")
+    assert syntax_error("with entry { x = -not 2; }").line == 1
+    assert isinstance(compile_jac("with entry { x = not 1 == 2 or not 3; }", "ok.jac"), type(compile_jac.__code__))

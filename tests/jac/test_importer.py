@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from jaclang.runtimelib.importer import JacFinder, install
+from jaclang.runtimelib import importer
 
 
 @pytest.fixture
@@ -23,9 +23,9 @@ def on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_install_is_idempotent_and_registered_by_import_jaclang() -> None:
-    install()
-    install()
-    assert sum(finder is JacFinder for finder in sys.meta_path) == 1
+    importer.install()
+    importer.install()
+    assert sum(hook is importer._installed_hook for hook in sys.path_hooks) == 1
 
 
 def test_python_imports_a_jac_module(on_path: Path) -> None:

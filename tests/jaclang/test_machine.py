@@ -47,6 +47,7 @@ def test_markers_and_manager_are_real_pluggy_objects() -> None:
     byllm_plugin = plugin_manager.get_plugin("byllm")
     assert byllm_plugin is not None
     assert machine.plugin_hooks(byllm_plugin) == ["call_llm", "llm_acomplete", "llm_complete", "llm_provider"]
+    assert machine.plugin_manager.plugin_sources["byllm"] == ("jaclang", "0.1.0")
 
 
 def test_call_llm_hook_receives_model_caller_and_args(registered) -> None:
@@ -173,6 +174,8 @@ def test_debug_logs_plugin_loads_and_hook_calls() -> None:
         JAC_DEBUG="1",
     )
     assert result.stdout == "hi\n"
-    assert "[jac] loaded plugin 'byllm' (byllm.plugin:ByllmMachine) from jaclang-byllm 0.1.0" in result.stderr
-    assert "[jac] hook call_llm -> ['byllm']" in result.stderr
-    assert "[jac] hook llm_complete -> ['byllm']" in result.stderr
+    assert "[jac] loaded plugin 'byllm' (byllm.plugin:ByllmMachine) from jaclang 0.1.0" in result.stderr
+    hook_lines = [line for line in result.stderr.splitlines() if line.startswith("[jac] hook ")]
+    assert any(line.startswith("[jac] hook call_llm -> [") and "'byllm'" in line for line in hook_lines)
+    assert any(line.startswith("[jac] hook llm_complete -> [") and "'byllm'" in line for line in hook_lines)
+    assert "[jac] hook call_llm returned" in hook_lines

@@ -26,7 +26,7 @@ def get_answer(question: str) -> str:
 """
 
 # This project's own distribution, which registers byllm's plugin.
-PROJECT = f"jaclang-byllm {metadata.version('jaclang-byllm')}"
+PROJECT = f"jaclang {metadata.version('jaclang')}"
 
 ECHO_PROGRAM = GET_ANSWER.format(model='Model("custom://echo")') + 'print(get_answer("What is 2+2?"))\n'
 MOCK_PROGRAM = GET_ANSWER.format(model='Model("mockllm", outputs=["4"])') + 'print(get_answer("What is 2+2?"))\n'

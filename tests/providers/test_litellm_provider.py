@@ -13,7 +13,7 @@ from byllm.lib import ConfigurationError, Model, RateLimitError, by
 from fake_server import FakeLLMServer, error, openai_json, openai_stream, openai_text, openai_tool_calls
 
 needs_litellm = pytest.mark.skipif(importlib.util.find_spec("litellm") is None,
-                                   reason='LiteLLM is an optional extra: pip install "jaclang-byllm[litellm]"')
+                                   reason='LiteLLM is an optional extra: pip install "jaclang[litellm]"')
 KEY = "sk-litellm-0123456789"
 
 
@@ -41,7 +41,7 @@ def test_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     def echo(text: str) -> str:
         """Echo."""
 
-    with pytest.raises(ConfigurationError, match=r'pip install "jaclang-byllm\[litellm\]"'):
+    with pytest.raises(ConfigurationError, match=r'pip install "jaclang\[litellm\]"'):
         echo("x")
 
 

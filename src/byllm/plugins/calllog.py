@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
@@ -24,7 +23,6 @@ import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
 from byllm.errors import ConfigurationError
 from byllm.plugins.calls import CallContext, CallTracker, CompletionEvent, observe_completion, when_settled
 from byllm.plugins.records import NotStorable, function_name, reply_to_data, scrub_secrets, to_json_value
-from byllm.plugins.sqlite_files import SqliteFile
 from byllm.plugins.usage import usage_of_completions
 from byllm.providers.base import CompletionReply, CompletionRequest
 from byllm.settings import get_settings, parse_log_target
@@ -109,6 +107,8 @@ class CallLog:
     """The call log database at one path."""
 
     def __init__(self, path: Path) -> None:
+        from byllm.plugins.sqlite_files import SqliteFile  # sqlite3 only once a log is used
+
         self.path = Path(path)
         self._file = SqliteFile(self.path, SCHEMA, "call log")
 
@@ -189,6 +189,8 @@ def _json_or_repr(value: Any) -> Any:
 
 def build_row(context: CallContext, value: Any, error: BaseException | None, latency: float) -> dict[str, Any]:
     """The log row for a finished call."""
+    from datetime import datetime, timezone
+
     model = context.model
     events = context.completions
     last_request = events[-1].request if events else None

@@ -8,9 +8,9 @@ task running them copies the context variables when it is created.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -73,17 +73,23 @@ def when_settled(result: Any, finish: Callable[[Any, BaseException | None], None
     returns for ``async def`` functions) is returned unchanged and finishes when
     it completes. Any other awaitable is wrapped in a task that finishes after it.
     """
-    if isinstance(result, asyncio.Future):
+    # asyncio is imported only by programs that use it; without it nothing is a future.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and isinstance(result, asyncio.Future):
         result.add_done_callback(lambda future: _finish_future(future, finish))
         return result
     if inspect.isawaitable(result):
+        import asyncio
+
         return asyncio.ensure_future(_await_then_finish(result, finish))
     finish(result, None)
     return result
 
 
-def _finish_future(future: asyncio.Future, finish: Callable[[Any, BaseException | None], None]) -> None:
+def _finish_future(future: Any, finish: Callable[[Any, BaseException | None], None]) -> None:
     if future.cancelled():
+        import asyncio
+
         finish(None, asyncio.CancelledError())
     elif future.exception() is not None:
         finish(None, future.exception())

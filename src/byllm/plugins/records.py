@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -66,6 +65,7 @@ def request_data(model_name: str, request: CompletionRequest) -> dict[str, Any]:
 
 def request_key(model_name: str, request: CompletionRequest) -> str:
     """A SHA-256 key of the exact request; raises :class:`NotStorable` for non-JSON content."""
+    import hashlib
     try:
         text = canonical_json({"v": KEY_VERSION, **request_data(model_name, request)})
     except (TypeError, ValueError) as error:

@@ -1,6 +1,6 @@
 """Any provider LiteLLM supports, for ``litellm/<provider>/<model>`` names (optional extra).
 
-Install with ``pip install "jaclang-byllm[litellm]"``. LiteLLM speaks the
+Install with ``pip install "jaclang[litellm]"``. LiteLLM speaks the
 OpenAI format on both sides, so requests and replies map as for the OpenAI
 provider; its own retries are switched off in favour of byllm's transport.
 """
@@ -37,7 +37,7 @@ def _litellm() -> Any:
         import litellm
     except ImportError:
         raise ConfigurationError(
-            'litellm/... models need LiteLLM: install the extra with pip install "jaclang-byllm[litellm]"'
+            'litellm/... models need LiteLLM: install the extra with pip install "jaclang[litellm]"'
         ) from None
     return litellm
 

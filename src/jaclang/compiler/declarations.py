@@ -29,6 +29,7 @@ class _SelfStripper(ast.NodeTransformer):
     """``self.Inner`` in a type inside an archetype means the nested archetype ``Inner``."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        """Replace ``self.X`` by ``X``."""
         if isinstance(node.value, ast.Name) and node.value.id == "self":
             return ast.copy_location(ast.Name(id=node.attr, ctx=ast.Load()), node)
         return self.generic_visit(node)
@@ -63,6 +64,7 @@ class DeclarationGenerator(StatementGenerator):
         return place(node, tree), sems
 
     def docstring(self, tree: Tree | None) -> str | None:
+        """The text of a docstring written before a declaration, if any."""
         if tree is None:
             return None
         value = self.expr(tree.children[0])
@@ -199,6 +201,7 @@ class DeclarationGenerator(StatementGenerator):
         return [node, attach, *(self.sem_call(sem, tuple(owner)) for sem in sems)]
 
     def bases(self, inherit: Tree | None) -> tuple[list[ast.expr], list[ast.keyword]]:
+        """Base classes (and class keywords) from ``(A, B)`` or legacy ``:A:``."""
         if inherit is None:
             return [], []
         if inherit.data == "legacy_inherit":

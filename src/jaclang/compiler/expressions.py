@@ -143,7 +143,7 @@ class ExpressionGenerator:
             if item.type in ("NAME", "KWESC_NAME"):
                 return place(ast.Name(id=token_text(item), ctx=ast.Load()), item)
             raise self.error(f"unexpected token {item!s}", item)
-        handler: Callable[[Tree], ast.expr] | None = getattr(self, "expr_" + str(item.data), None)
+        handler: Callable[[Tree], ast.expr] | None = getattr(self, "_expr_" + str(item.data), None)
         if handler is None:
             raise self.error(f"unsupported expression ({item.data})", item)
         return place(handler(item), item)
@@ -153,10 +153,10 @@ class ExpressionGenerator:
         return set_context(self.expr(item), ctx or ast.Store(), self, item)
 
     # ------------------------------------------------------------------ atoms
-    def expr_name(self, tree: Tree) -> ast.expr:
+    def _expr_name(self, tree: Tree) -> ast.expr:
         return ast.Name(id=token_text(tree.children[0]), ctx=ast.Load())
 
-    def expr_number(self, tree: Tree) -> ast.expr:
+    def _expr_number(self, tree: Tree) -> ast.expr:
         token = tree.children[0]
         text = str(token)
         if token.type == "DEC_NUMBER" and (text == "0" or text[0] != "0"):
@@ -167,19 +167,19 @@ class ExpressionGenerator:
             raise self.error(f"invalid number literal {token!s}", token) from None
         return ast.Constant(value=value)
 
-    def expr_const_none(self, tree: Tree) -> ast.expr:
+    def _expr_const_none(self, tree: Tree) -> ast.expr:
         return ast.Constant(value=None)
 
-    def expr_const_true(self, tree: Tree) -> ast.expr:
+    def _expr_const_true(self, tree: Tree) -> ast.expr:
         return ast.Constant(value=True)
 
-    def expr_const_false(self, tree: Tree) -> ast.expr:
+    def _expr_const_false(self, tree: Tree) -> ast.expr:
         return ast.Constant(value=False)
 
-    def expr_const_ellipsis(self, tree: Tree) -> ast.expr:
+    def _expr_const_ellipsis(self, tree: Tree) -> ast.expr:
         return ast.Constant(value=...)
 
-    def expr_strings(self, tree: Tree) -> ast.expr:
+    def _expr_strings(self, tree: Tree) -> ast.expr:
         from jaclang.compiler.fstrings import fstring_values, string_value
 
         tokens = tree.children
@@ -200,16 +200,16 @@ class ExpressionGenerator:
         return ast.JoinedStr(values=_merge_constants(parts))
 
     # ------------------------------------------------------------------ collections
-    def expr_tuple(self, tree: Tree) -> ast.expr:
+    def _expr_tuple(self, tree: Tree) -> ast.expr:
         return ast.Tuple(elts=[self.expr(child) for child in tree.children if child is not None], ctx=ast.Load())
 
-    def expr_list(self, tree: Tree) -> ast.expr:
+    def _expr_list(self, tree: Tree) -> ast.expr:
         return ast.List(elts=[self.expr(child) for child in tree.children if child is not None], ctx=ast.Load())
 
-    def expr_set(self, tree: Tree) -> ast.expr:
+    def _expr_set(self, tree: Tree) -> ast.expr:
         return ast.Set(elts=[self.expr(child) for child in tree.children if child is not None])
 
-    def expr_dict(self, tree: Tree) -> ast.expr:
+    def _expr_dict(self, tree: Tree) -> ast.expr:
         keys: list[ast.expr | None] = []
         values: list[ast.expr] = []
         for item in tree.children:
@@ -238,19 +238,19 @@ class ExpressionGenerator:
             )
         return result
 
-    def expr_listcomp(self, tree: Tree) -> ast.expr:
+    def _expr_listcomp(self, tree: Tree) -> ast.expr:
         return ast.ListComp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
 
-    def expr_setcomp(self, tree: Tree) -> ast.expr:
+    def _expr_setcomp(self, tree: Tree) -> ast.expr:
         return ast.SetComp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
 
-    def expr_genexp(self, tree: Tree) -> ast.expr:
+    def _expr_genexp(self, tree: Tree) -> ast.expr:
         return ast.GeneratorExp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
 
-    def expr_genexp_arg(self, tree: Tree) -> ast.expr:
-        return self.expr_genexp(tree)
+    def _expr_genexp_arg(self, tree: Tree) -> ast.expr:
+        return self._expr_genexp(tree)
 
-    def expr_dictcomp(self, tree: Tree) -> ast.expr:
+    def _expr_dictcomp(self, tree: Tree) -> ast.expr:
         key, value, clauses = tree.children
         return ast.DictComp(key=self.expr(key), value=self.expr(value), generators=self.comprehensions(clauses))
 
@@ -275,11 +275,11 @@ class ExpressionGenerator:
         line = lines[position[2] - 1] if 0 < position[2] <= len(lines) else ""
         return line[: position[3]].rstrip().endswith(",")
 
-    def expr_star_expr(self, tree: Tree) -> ast.expr:
+    def _expr_star_expr(self, tree: Tree) -> ast.expr:
         return ast.Starred(value=self.expr(tree.children[0]), ctx=ast.Load())
 
     # ------------------------------------------------------------------ operators
-    def expr_binary_chain(self, tree: Tree) -> ast.expr:
+    def _expr_binary_chain(self, tree: Tree) -> ast.expr:
         """A flat ``a op b op c ...`` list: ``or`` < ``and`` < ``not`` < comparisons < the rest."""
         items = tree.children[0::2]
         operators = [" ".join(str(token) for token in op.children) for op in tree.children[1::2]]
@@ -308,8 +308,7 @@ class ExpressionGenerator:
             negations += 1
             first = first.children[0]
         for item in items[1:]:
-            if isinstance(item, Tree) and item.data == "not_op":
-                raise self.error("'not' cannot follow a comparison or arithmetic operator here", item)
+            self._reject_not(item)
         operands = [self.expr(first)] + [self.expr(item) for item in items[1:]]
         result = self._comparison(operands, operators)
         for _ in range(negations):
@@ -336,51 +335,62 @@ class ExpressionGenerator:
         )
         return _spanning(node, segments)
 
-    def expr_power_op(self, tree: Tree) -> ast.expr:
+    def _expr_power_op(self, tree: Tree) -> ast.expr:
         left, right = tree.children
+        self._reject_not(right)
         return ast.BinOp(left=self.expr(left), op=ast.Pow(), right=self.expr(right))
 
-    def expr_unary(self, tree: Tree) -> ast.expr:
+    def _reject_not(self, operand: Tree | Token) -> None:
+        """``not`` only starts an operand of ``and``/``or`` (as in Python)."""
+        if isinstance(operand, Tree) and operand.data == "not_op":
+            raise self.error("'not' must start an operand of 'and'/'or'; add parentheses", operand)
+
+    def _expr_unary(self, tree: Tree) -> ast.expr:
         operator, operand = tree.children
+        self._reject_not(operand)
         return ast.UnaryOp(op=UNARY_OPERATORS[str(operator.children[0])](), operand=self.expr(operand))
 
-    def expr_not_op(self, tree: Tree) -> ast.expr:
+    def _expr_not_op(self, tree: Tree) -> ast.expr:
         return ast.UnaryOp(op=ast.Not(), operand=self.expr(tree.children[0]))
 
-    def expr_await_op(self, tree: Tree) -> ast.expr:
+    def _expr_await_op(self, tree: Tree) -> ast.expr:
         return ast.Await(value=self.expr(tree.children[0]))
 
-    def expr_await_power(self, tree: Tree) -> ast.expr:
+    def _expr_await_power(self, tree: Tree) -> ast.expr:
         base, exponent = tree.children
+        self._reject_not(exponent)
         awaited = place(ast.Await(value=self.expr(base)), base)
         return ast.BinOp(left=awaited, op=ast.Pow(), right=self.expr(exponent))
 
-    def expr_ifexp(self, tree: Tree) -> ast.expr:
+    def _expr_ifexp(self, tree: Tree) -> ast.expr:
         body, test, orelse = tree.children
         return ast.IfExp(test=self.expr(test), body=self.expr(body), orelse=self.expr(orelse))
 
-    def expr_walrus(self, tree: Tree) -> ast.expr:
+    def _expr_walrus(self, tree: Tree) -> ast.expr:
         name, value = tree.children
         return ast.NamedExpr(target=place(ast.Name(id=token_text(name), ctx=ast.Store()), name), value=self.expr(value))
 
     # ------------------------------------------------------------------ postfix chains
-    def expr_attribute(self, tree: Tree) -> ast.expr:
+    def _expr_attribute(self, tree: Tree) -> ast.expr:
         return self.chain(tree)
 
-    def expr_safe_attribute(self, tree: Tree) -> ast.expr:
+    def _expr_safe_attribute(self, tree: Tree) -> ast.expr:
         return self.chain(tree)
 
-    def expr_call(self, tree: Tree) -> ast.expr:
+    def _expr_call(self, tree: Tree) -> ast.expr:
         return self.chain(tree)
 
-    def expr_subscript(self, tree: Tree) -> ast.expr:
+    def _expr_subscript(self, tree: Tree) -> ast.expr:
+        return self.chain(tree)
+
+    def _expr_safe_subscript(self, tree: Tree) -> ast.expr:
         return self.chain(tree)
 
     def chain(self, tree: Tree) -> ast.expr:
-        """A postfix chain (``a.b(c)[d]?.e``); ``?.`` short-circuits the rest of the chain to ``None``."""
+        """A postfix chain (``a.b(c)[d]?.e``); ``?.``/``?[`` short-circuit the rest of the chain to ``None``."""
         steps: list[Tree] = []
         base: Tree | Token = tree
-        while isinstance(base, Tree) and base.data in ("attribute", "safe_attribute", "call", "subscript"):
+        while isinstance(base, Tree) and base.data in _CHAIN_STEPS:
             steps.append(base)
             base = base.children[0]
         steps.reverse()
@@ -388,10 +398,10 @@ class ExpressionGenerator:
 
     def _apply_steps(self, current: ast.expr, steps: list[Tree]) -> ast.expr:
         for index, step in enumerate(steps):
-            if step.data == "safe_attribute":
+            if step.data in _SAFE_STEPS:
                 self.lambda_counter += 1
                 parameter = f"__jac_value_{self.lambda_counter}"
-                unsafe = Tree("attribute", step.children, step.meta)
+                unsafe = Tree(_SAFE_STEPS[step.data], step.children, step.meta)
                 rest = self._apply_steps(ast.Name(id=parameter, ctx=ast.Load()), [unsafe, *steps[index + 1:]])
                 function = ast.Lambda(args=_arguments([ast.arg(arg=parameter)]), body=rest)
                 return place(ast.Call(func=runtime("null_safe"), args=[current, function], keywords=[]), step)
@@ -407,9 +417,47 @@ class ExpressionGenerator:
                 name = SPECIAL_METHODS.get(name, name)
             return ast.Attribute(value=current, attr=name, ctx=ast.Load())
         if kind == "call":
-            args, keywords = self.call_arguments(step.children[1])
+            arguments, model = self._split_construction_model(step.children[1])
+            args, keywords = self.call_arguments(arguments)
+            if model is not None:
+                return self._construct_by_llm(current, args, keywords, model)
             return ast.Call(func=current, args=args, keywords=keywords)
         return ast.Subscript(value=current, slice=self.subscripts(step.children[1]), ctx=ast.Load())
+
+    def _split_construction_model(self, arguments: Tree | None) -> tuple[Tree | None, Tree | Token | None]:
+        """Find ``value by model`` among a call's arguments where ``value`` is not itself a call.
+
+        That is the legacy object-initialisation form ``Person(name="Ada" by llm())``:
+        the arguments come back with the plain values, plus the model subtree.
+        """
+        if arguments is None:
+            return None, None
+        model: Tree | Token | None = None
+        children = []
+        for argument in arguments.children:
+            value_index = 1 if isinstance(argument, Tree) and argument.data == "kwarg" else None
+            value = argument.children[value_index] if value_index is not None else argument
+            if isinstance(value, Tree) and value.data == "by_call" and not _is_call(value.children[0]):
+                model = model if model is not None else value.children[1]
+                if value_index is not None:
+                    argument = Tree("kwarg", [argument.children[0], value.children[0]], argument.meta)
+                else:
+                    argument = value.children[0]
+            children.append(argument)
+        return Tree(arguments.data, children, arguments.meta), model
+
+    def _construct_by_llm(
+        self, cls: ast.expr, args: list[ast.expr], keywords: list[ast.keyword], model: Tree | Token
+    ) -> ast.expr:
+        named = ast.Dict(
+            keys=[ast.Constant(value=keyword.arg) if keyword.arg is not None else None for keyword in keywords],
+            values=[keyword.value for keyword in keywords],
+        )
+        return ast.Call(
+            func=runtime("construct_by_llm"),
+            args=[self.model_expression(model), cls, ast.Tuple(elts=args, ctx=ast.Load()), named],
+            keywords=[],
+        )
 
     def call_arguments(self, arguments: Tree | None) -> tuple[list[ast.expr], list[ast.keyword]]:
         """Positional and keyword arguments of a call."""
@@ -436,33 +484,35 @@ class ExpressionGenerator:
         return args, keywords
 
     def subscripts(self, tree: Tree) -> ast.expr:
+        """The index of a subscript: one item, or a tuple of items."""
         items = [self.subscript_item(child) for child in tree.children if child is not None]
         if len(items) == 1:
             return items[0]
         return place(ast.Tuple(elts=items, ctx=ast.Load()), tree)
 
     def subscript_item(self, item: Tree | Token) -> ast.expr:
+        """One index item: an expression or a slice."""
         if isinstance(item, Tree) and item.data == "slice":
             lower, upper, step = (self.expr(part) if part is not None else None for part in item.children)
             return place(ast.Slice(lower=lower, upper=upper, step=step), item)
         return self.expr(item)
 
     # ------------------------------------------------------------------ lambdas and by
-    def expr_lambdef(self, tree: Tree) -> ast.expr:
+    def _expr_lambdef(self, tree: Tree) -> ast.expr:
         params, body = tree.children
         from jaclang.compiler.signatures import build_arguments
 
         arguments = build_arguments(self, params.children if params is not None else [], annotate=False)
         return ast.Lambda(args=arguments, body=self.expr(body))
 
-    def expr_typed_lambdef(self, tree: Tree) -> ast.expr:
+    def _expr_typed_lambdef(self, tree: Tree) -> ast.expr:
         _keyword, params, _returns, body = tree.children
         from jaclang.compiler.signatures import build_arguments
 
         arguments = build_arguments(self, params.children, annotate=False)
         return ast.Lambda(args=arguments, body=self.expr(body))
 
-    def expr_by_call(self, tree: Tree) -> ast.expr:
+    def _expr_by_call(self, tree: Tree) -> ast.expr:
         """``f(x) by model``: the model answers this one call."""
         call_tree, model_tree = tree.children
         call = self.expr(call_tree)
@@ -494,14 +544,14 @@ class ExpressionGenerator:
                     keyword.value = _names_to_dict(keyword.value)
         return model
 
-    def expr_yield_expr(self, tree: Tree) -> ast.expr:
+    def _expr_yield_expr(self, tree: Tree) -> ast.expr:
         value = tree.children[0] if tree.children else None
         return ast.Yield(value=self.expr(value) if value is not None else None)
 
-    def expr_yield_from(self, tree: Tree) -> ast.expr:
+    def _expr_yield_from(self, tree: Tree) -> ast.expr:
         return ast.YieldFrom(value=self.expr(tree.children[0]))
 
-    def expr_fexpr(self, tree: Tree) -> ast.expr:
+    def _expr_fexpr(self, tree: Tree) -> ast.expr:
         return self.expr(tree.children[0])
 
 
@@ -548,6 +598,14 @@ def _group(operands: list[ast.expr], operators: list[str]) -> ast.expr:
         return left, position
 
     return climb(0, 0)[0]
+
+
+_CHAIN_STEPS = ("attribute", "safe_attribute", "call", "subscript", "safe_subscript")
+_SAFE_STEPS = {"safe_attribute": "attribute", "safe_subscript": "subscript"}
+
+
+def _is_call(item: Tree | Token) -> bool:
+    return isinstance(item, Tree) and item.data == "call"
 
 
 def _names_to_dict(value: ast.expr) -> ast.expr:

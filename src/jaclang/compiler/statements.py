@@ -18,6 +18,7 @@ class _ContinueWithStep(ast.NodeTransformer):
         self.step = step
 
     def visit_Continue(self, node: ast.Continue) -> list[ast.stmt]:
+        """``continue`` becomes ``<step>; continue``."""
         return [*(_copy_located(stmt, node) for stmt in self.step), node]
 
     def _stop(self, node: ast.AST) -> ast.AST:
@@ -62,21 +63,21 @@ class StatementGenerator(ExpressionGenerator):
         if kind == "declaration":
             node, sems = self.declaration(item, scope)
             return [node, *(self.sem_call(sem, ()) for sem in sems)]
-        handler = getattr(self, "stmt_" + kind, None)
+        handler = getattr(self, "_stmt_" + kind, None)
         if handler is None:
             raise self.error(f"unsupported statement ({kind})", item)
         result = handler(item, scope)
         statements = result if isinstance(result, list) else [result]
         return [place(statement, item) for statement in statements]
 
-    def stmt_expr_only(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_expr_only(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Expr(value=self.expr(tree.children[0]))
 
-    def stmt_assign(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_assign(self, tree: Tree, scope: Scope) -> ast.stmt:
         *targets, value = tree.children
         return ast.Assign(targets=[self.target(target) for target in targets], value=self.expr(value))
 
-    def stmt_annassign(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_annassign(self, tree: Tree, scope: Scope) -> ast.stmt:
         target_tree, type_tree, value_tree = tree.children
         target = self.target(target_tree)
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
@@ -88,54 +89,54 @@ class StatementGenerator(ExpressionGenerator):
             simple=int(isinstance(target, ast.Name)),
         )
 
-    def stmt_augassign(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_augassign(self, tree: Tree, scope: Scope) -> ast.stmt:
         target_tree, operator, value = tree.children
         target = self.target(target_tree)
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
             raise self.error("illegal target for augmented assignment", tree)
         return ast.AugAssign(target=target, op=AUGMENTED_OPERATORS[str(operator)](), value=self.expr(value))
 
-    def stmt_return_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_return_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         value = tree.children[0]
         return ast.Return(value=self.expr(value) if value is not None else None)
 
-    def stmt_raise_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_raise_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         exception, cause = tree.children
         return ast.Raise(
             exc=self.expr(exception) if exception is not None else None,
             cause=self.expr(cause) if cause is not None else None,
         )
 
-    def stmt_assert_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_assert_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         test, message = tree.children
         return ast.Assert(test=self.expr(test), msg=self.expr(message) if message is not None else None)
 
-    def stmt_del_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_del_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         targets = [self.target(child, ast.Del()) for child in present_children(tree.children[0])]
         return ast.Delete(targets=targets)
 
-    def stmt_global_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_global_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Global(names=[token_text(name) for name in tree.children])
 
-    def stmt_nonlocal_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_nonlocal_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Nonlocal(names=[token_text(name) for name in tree.children])
 
-    def stmt_yield_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_yield_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Expr(value=self.expr(tree.children[0]))
 
-    def stmt_break_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_break_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Break()
 
-    def stmt_continue_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_continue_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Continue()
 
-    def stmt_pass_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_pass_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         return ast.Pass()
 
     def _else(self, clause: Tree | None, scope: Scope) -> list[ast.stmt]:
         return self.block(clause.children[0], scope) if clause is not None else []
 
-    def stmt_if_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_if_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         test, block, *rest = tree.children
         else_clause = rest.pop() if rest else None
         orelse = self._else(else_clause, scope)
@@ -144,11 +145,11 @@ class StatementGenerator(ExpressionGenerator):
             orelse = [place(ast.If(test=self.expr(clause_test), body=self.block(clause_block, scope), orelse=orelse), clause)]
         return ast.If(test=self.expr(test), body=self.block(block, scope), orelse=orelse)
 
-    def stmt_while_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_while_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         test, block, else_clause = tree.children
         return ast.While(test=self.expr(test), body=self.block(block, scope), orelse=self._else(else_clause, scope))
 
-    def stmt_for_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_for_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         is_async, targets, iterable, block, else_clause = tree.children
         node_class = ast.AsyncFor if is_async is not None else ast.For
         return node_class(
@@ -158,7 +159,7 @@ class StatementGenerator(ExpressionGenerator):
             orelse=self._else(else_clause, scope),
         )
 
-    def stmt_for_to_stmt(self, tree: Tree, scope: Scope) -> list[ast.stmt]:
+    def _stmt_for_to_stmt(self, tree: Tree, scope: Scope) -> list[ast.stmt]:
         """``for i = a to cond by step { }``: assignment, then a ``while`` running the step after each pass."""
         targets, start, keyword, condition, step_tree, block = tree.children
         if str(keyword) != "to":
@@ -172,11 +173,12 @@ class StatementGenerator(ExpressionGenerator):
         return [initial, ast.While(test=self.expr(condition), body=flat + step, orelse=[])]
 
     def step(self, tree: Tree) -> ast.stmt:
+        """The ``by`` step of a counting ``for`` loop."""
         if tree.data == "step_aug":
-            return self.stmt_augassign(tree, Scope("function"))
-        return self.stmt_assign(tree, Scope("function"))
+            return self._stmt_augassign(tree, Scope("function"))
+        return self._stmt_assign(tree, Scope("function"))
 
-    def stmt_try_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_try_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         block, *clauses = tree.children
         handlers: list[ast.excepthandler] = []
         orelse: list[ast.stmt] = []
@@ -207,11 +209,12 @@ class StatementGenerator(ExpressionGenerator):
         return ast.Try(body=self.block(block, scope), handlers=handlers, orelse=orelse, finalbody=final)
 
     def except_type(self, tree: Tree) -> ast.expr:
+        """The exception class (or tuple of classes) an ``except`` clause catches."""
         if tree.data == "except_name":
             return dotted_expression([token_text(part) for part in tree.children[0].children], tree)
         return place(ast.Tuple(elts=[self.expr(child) for child in present_children(tree)], ctx=ast.Load()), tree)
 
-    def stmt_with_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_with_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         is_async, *items, block = tree.children
         with_items = []
         for item in items:
@@ -222,7 +225,7 @@ class StatementGenerator(ExpressionGenerator):
         node_class = ast.AsyncWith if is_async is not None else ast.With
         return node_class(items=with_items, body=self.block(block, scope))
 
-    def stmt_match_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_match_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         subject, *cases = tree.children
         match_cases = []
         for case in cases:
@@ -252,6 +255,7 @@ class StatementGenerator(ExpressionGenerator):
         return name, level
 
     def import_aliases(self, tree: Tree) -> list[ast.alias]:
+        """``a, b as c`` of an import."""
         aliases = []
         for item in present_children(tree):
             if not isinstance(item, Tree):
@@ -260,17 +264,17 @@ class StatementGenerator(ExpressionGenerator):
             aliases.append(place(ast.alias(name=token_text(name), asname=token_text(alias) if alias is not None else None), item))
         return aliases
 
-    def stmt_import_from(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_import_from(self, tree: Tree, scope: Scope) -> ast.stmt:
         _language, path, names = tree.children
         module, level = self.module_path(path)
         return ast.ImportFrom(module=module, names=self.import_aliases(names), level=level)
 
-    def stmt_import_from_py(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_import_from_py(self, tree: Tree, scope: Scope) -> ast.stmt:
         path, names = tree.children
         module, level = self.module_path(path)
         return ast.ImportFrom(module=module, names=self.import_aliases(names), level=level)
 
-    def stmt_import_modules(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_import_modules(self, tree: Tree, scope: Scope) -> ast.stmt:
         _language, *modules = tree.children
         aliases = []
         for module in modules:
@@ -279,7 +283,7 @@ class StatementGenerator(ExpressionGenerator):
             aliases.append(place(ast.alias(name=name, asname=token_text(alias) if alias is not None else None), module))
         return ast.Import(names=aliases)
 
-    def stmt_include_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
+    def _stmt_include_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
         _language, path = tree.children
         module, level = self.module_path(path)
         return ast.ImportFrom(module=module, names=[ast.alias(name="*")], level=level)

@@ -20,6 +20,7 @@ __all__ = [
     "IntEnum",
     "auto",
     "call_by_llm",
+    "construct_by_llm",
     "llm_function",
     "llm_method",
     "jac_object",
@@ -118,6 +119,48 @@ def llm_method(model_source: Callable[[Any], Any]) -> Callable[[Callable], Calla
         return wrapper
 
     return decorate
+
+
+_constructors: dict[tuple[type, int, tuple[str, ...]], Callable[..., Any]] = {}
+
+
+def construct_by_llm(model: Any, cls: type, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """``Person(name="Ada" by llm())``: the model builds a ``cls`` from the fields given.
+
+    The model answers a call of a stand-in function whose parameters are the
+    given fields (typed like the class's fields) and whose return type is ``cls``.
+    One stand-in is kept per class and set of given fields.
+    """
+    key = (cls, len(args), tuple(sorted(kwargs)))
+    function = _constructors.get(key)
+    if function is None:
+        function = _constructors[key] = _constructor_for(cls, len(args), sorted(kwargs))
+    return call_by_llm(model, function, args, kwargs)
+
+
+def _constructor_for(cls: type, positional: int, names: list[str]) -> Callable[..., Any]:
+    """A bodiless function ``create_<cls>(given fields) -> cls`` for the model to stand in for."""
+    import typing
+
+    try:
+        field_types = typing.get_type_hints(cls)
+    except Exception:  # unresolvable annotations: describe the fields without types
+        field_types = {}
+    init_fields = [field.name for field in dataclasses.fields(cls) if field.init] if dataclasses.is_dataclass(cls) else []
+    given = init_fields[:positional] + [name for name in names if name not in init_fields[:positional]]
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=field_types.get(name, Any))
+        for name in given
+    ]
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError  # never called: the model answers instead
+
+    create.__name__ = create.__qualname__ = f"create_{cls.__name__}"
+    create.__doc__ = f"Create a {cls.__name__} with the given fields; choose sensible values for the others."
+    create.__signature__ = inspect.Signature(parameters, return_annotation=cls)  # type: ignore[attr-defined]
+    create.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": cls}
+    return create
 
 
 def null_safe(value: Any, rest: Callable[[Any], Any]) -> Any:

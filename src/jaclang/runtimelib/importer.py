@@ -1,22 +1,23 @@
-"""Make ``.jac`` files importable: a meta path finder, its loader, and ``run_jac_file``.
+"""Make ``.jac`` files importable: a path hook, the ``.jac`` loader, and ``run_jac_file``.
 
 After :func:`install` (done by ``import jaclang``), ``import mymod`` finds
-``mymod.jac`` (or a package ``mymod/__init__.jac``) on ``sys.path`` or in a
-package's ``__path__``, compiles it (through the on-disk cache) and runs it.
-The finder runs before Python's own path finder (so a directory holding an
-``__init__.jac`` is a Jac package, not a namespace package), but within each
-``sys.path`` entry a Python module of the same name wins.
+``mymod.jac`` (or a package directory with ``__init__.jac``) on ``sys.path`` or
+in a package's ``__path__``, compiles it (through the on-disk cache) and runs
+it. The finder is Python's own ``FileFinder`` with ``.jac`` added after the
+Python suffixes, so directory listings are cached as usual and a Python module
+of the same name in the same directory wins.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from importlib.machinery import ModuleSpec
+from importlib.machinery import FileFinder, ModuleSpec
 from types import ModuleType
-from typing import Sequence
 
 JAC_SUFFIX = ".jac"
+
+_installed_hook: object | None = None
 
 
 class JacLoader:
@@ -42,66 +43,28 @@ class JacLoader:
         """The ``.jac`` file this loader reads."""
         return self.path
 
+    def is_package(self, fullname: str | None = None) -> bool:
+        """Whether this file is a package's ``__init__.jac``."""
+        return os.path.basename(self.path) == "__init__" + JAC_SUFFIX
+
     def get_source(self, fullname: str | None = None) -> str:
         """The Jac source text (used by ``inspect`` and ``linecache``)."""
         with open(self.path, encoding="utf-8-sig") as handle:
             return handle.read()
 
 
-class JacFinder:
-    """A ``sys.meta_path`` finder for ``.jac`` modules and packages."""
-
-    @classmethod
-    def find_spec(
-        cls, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        """A spec for ``fullname`` when a matching ``.jac`` file exists, else ``None``."""
-        name = fullname.rpartition(".")[2]
-        for entry in path if path is not None else sys.path:
-            directory = entry or os.getcwd()
-            if not isinstance(directory, str):
-                continue
-            if _python_module_exists(directory, name):
-                return None
-            module_file = os.path.join(directory, name + JAC_SUFFIX)
-            if os.path.isfile(module_file):
-                return cls._spec(fullname, module_file, package_dir=None)
-            package_init = os.path.join(directory, name, "__init__" + JAC_SUFFIX)
-            if os.path.isfile(package_init):
-                return cls._spec(fullname, package_init, package_dir=os.path.join(directory, name))
-        return None
-
-    @staticmethod
-    def _spec(fullname: str, file: str, package_dir: str | None) -> ModuleSpec:
-        spec = ModuleSpec(fullname, JacLoader(fullname, file), origin=file, is_package=package_dir is not None)
-        if package_dir is not None:
-            spec.submodule_search_locations = [package_dir]
-        spec.has_location = True
-        return spec
-
-    @classmethod
-    def invalidate_caches(cls) -> None:
-        """Nothing is cached between lookups."""
-
-
-def _python_module_exists(directory: str, name: str) -> bool:
-    """Whether Python's path finder would find module ``name`` in ``directory``."""
-    join = os.path.join
-    return (
-        os.path.isfile(join(directory, name + ".py"))
-        or os.path.isfile(join(directory, name, "__init__.py"))
-        or os.path.isfile(join(directory, name + ".pyc"))
-    )
-
-
 def install() -> None:
-    """Register the ``.jac`` finder just before Python's path finder; safe to call twice."""
-    if any(finder is JacFinder for finder in sys.meta_path):
+    """Let every ``sys.path`` directory hold ``.jac`` modules; safe to call twice."""
+    global _installed_hook
+    if _installed_hook is not None and _installed_hook in sys.path_hooks:
         return
-    from importlib.machinery import PathFinder
+    from importlib._bootstrap_external import _get_supported_file_loaders  # the loaders FileFinder uses
 
-    position = next((index for index, finder in enumerate(sys.meta_path) if finder is PathFinder), len(sys.meta_path))
-    sys.meta_path.insert(position, JacFinder)
+    loaders = [*_get_supported_file_loaders(), (JacLoader, [JAC_SUFFIX])]
+    _installed_hook = FileFinder.path_hook(*loaders)
+    sys.path_hooks.insert(0, _installed_hook)
+    # Finders created before now do not know the .jac suffix.
+    sys.path_importer_cache.clear()
 
 
 def run_jac_file(path: str, module_name: str = "__main__") -> ModuleType:
