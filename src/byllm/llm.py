@@ -21,6 +21,7 @@ from byllm.meaning import FunctionMeaning, describe_function
 from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.prompt import build_messages, retry_message
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, Usage
+from byllm.plugins.switches import activate_for
 from byllm.settings import default_retries
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ class Model:
         self.config: dict[str, Any] = config
         self.call_params: dict[str, Any] = {}
         self._shared = _SharedState()
+        activate_for(config)  # plugins this model asks for (cache=, log=) join the hook calls
 
     # -- configuration -------------------------------------------------
     def __call__(self, **call_params: Any) -> Model:
@@ -169,6 +171,8 @@ class Model:
         copy.config = self.config
         copy.call_params = {**self.call_params, **call_params}
         copy._shared = self._shared
+        if "cache" in call_params or "log" in call_params:
+            activate_for(call_params)
         return copy
 
     def param(self, name: str, default: Any = None) -> Any:

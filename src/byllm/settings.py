@@ -13,8 +13,9 @@ Precedence, highest first:
    on when OpenTelemetry is installed)
 
 Levels 1 and 2 are read by :class:`byllm.llm.Model` and the plugins; this module
-merges levels 3 to 5 into one :class:`Settings`, read once and cached
-(:func:`reload_settings` reads again, e.g. in tests).
+merges levels 3 to 5 into one :class:`Settings`, read once and cached:
+:func:`reload_settings` reads again after a ``BYLLM_*`` variable or the config
+file changed at run time (tests do it after ``monkeypatch.setenv``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from byllm.errors import ConfigurationError
 
@@ -343,49 +344,50 @@ ENVIRONMENT_VARIABLES = (
     "BYLLM_PARAMS",
 )
 
-_cached: tuple[tuple[str | None, ...], Settings] | None = None
+_settings: Settings | None = None
 _lock = threading.Lock()
-
-
-_ENCODED_NAMES = tuple(name.encode() for name in ENVIRONMENT_VARIABLES)
-
-
-def _environment_snapshot() -> tuple[object, ...]:
-    # Every completion checks this several times, so it must cost well under a
-    # microsecond: on POSIX read os.environ's underlying bytes mapping directly
-    # (os.environ.get would encode and decode each name, about 1.5 µs apiece).
-    data = getattr(os.environ, "_data", None)
-    if os.name == "posix" and isinstance(data, dict):
-        return tuple(map(data.get, _ENCODED_NAMES))
-    return tuple(os.environ.get(name) for name in ENVIRONMENT_VARIABLES)
+_listeners: list[Callable[[Settings], None]] = []
 
 
 def get_settings() -> Settings:
-    """The settings, read on first use and cached.
+    """The settings, read on first use and cached (a single global read afterwards).
 
-    Changing a ``BYLLM_*`` variable takes effect on the next read (a handful of
-    dictionary look-ups); an edited config file needs :func:`reload_settings`.
+    A ``BYLLM_*`` variable or config file changed while the program runs takes
+    effect after :func:`reload_settings`.
     """
-    global _cached
-    snapshot = _environment_snapshot()
-    cached = _cached
-    if cached is not None and cached[0] == snapshot:
-        return cached[1]
+    settings = _settings
+    if settings is not None:
+        return settings
+    return _load_and_notify()
+
+
+def _load_and_notify() -> Settings:
+    global _settings
     with _lock:
-        settings = load_settings()
-        _cached = (snapshot, settings)
+        settings = _settings
+        if settings is None:
+            settings = _settings = load_settings()
+        else:
+            return settings
+    for listener in list(_listeners):
+        listener(settings)
     return settings
+
+
+def when_settings_load(listener: Callable[[Settings], None]) -> None:
+    """Call ``listener(settings)`` each time the settings are (re)read, e.g. to switch plugins on or off."""
+    _listeners.append(listener)
 
 
 def forget_settings() -> None:
     """Drop the cached settings; the next use reads them again."""
-    global _cached
+    global _settings
     with _lock:
-        _cached = None
+        _settings = None
 
 
 def reload_settings() -> Settings:
-    """Forget the cached settings and read them again (after editing a config file)."""
+    """Read the environment and the config file again (after changing either at run time)."""
     forget_settings()
     return get_settings()
 

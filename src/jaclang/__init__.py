@@ -22,5 +22,7 @@ def _install_jac_importer() -> None:
     install()
 
 
-_install_jac_importer()
+# Plugins first: their imports then use the path finders Python already has,
+# before the .jac importer resets them.
 plugin_manager.load_setuptools_entrypoints("jac")
+_install_jac_importer()

@@ -20,6 +20,7 @@ from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
 from byllm.errors import ConfigurationError
 from byllm.plugins.cache_backend import CacheBackend, open_backend
+from byllm.plugins.switches import HookSwitch, add_switch
 from byllm.plugins.records import (
     NotStorable,
     is_cache_hit,
@@ -186,8 +187,8 @@ async def _store_after(model: Model, request: CompletionRequest, pending: Awaita
     return reply
 
 
-class CachePlugin:
-    """Answers repeated completions from the cache and stores new ones.
+class CacheHooks:
+    """The cache's working hooks, registered only while a cache is configured or asked for.
 
     The look-up is a ``tryfirst`` hook (a Pluggy wrapper cannot skip the call it
     wraps); storing is a wrapper, so it sees whichever plugin answered.
@@ -223,6 +224,13 @@ class CachePlugin:
         pending = yield
         return _store_after(model, request, pending)
 
+
+class CachePlugin:
+    """The ``byllm-cache`` plugin: ``jac cache``, and :class:`CacheHooks` while a cache is in use.
+
+    Off (no cache configured, no model asking for one) it adds no hook to any call.
+    """
+
     @staticmethod
     @hookimpl
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -230,3 +238,8 @@ class CachePlugin:
         from byllm.plugins.cli import add_cache_command
 
         add_cache_command(subparsers)
+
+
+switch = add_switch(
+    HookSwitch(CachePlugin, CacheHooks, "byllm-cache:hooks", "cache", lambda settings: settings.cache is not None)
+)

@@ -22,6 +22,7 @@ from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
 from byllm.errors import ConfigurationError
 from byllm.plugins.calls import CallContext, CallTracker, CompletionEvent, observe_completion, when_settled
+from byllm.plugins.switches import HookSwitch, add_switch
 from byllm.plugins.records import NotStorable, function_name, reply_to_data, scrub_secrets, to_json_value
 from byllm.plugins.usage import usage_of_completions
 from byllm.providers.base import CompletionReply, CompletionRequest
@@ -251,8 +252,11 @@ async def _observe_async(pending: Any, record: Callable[[Any, BaseException | No
     return reply
 
 
-class CallLogPlugin:
-    """Writes one log row per ``by llm()`` call (or per completion made outside one)."""
+class CallLogHooks:
+    """Writes one log row per ``by llm()`` call (or per completion made outside one).
+
+    Registered only while a log is configured or a model asks for one.
+    """
 
     @staticmethod
     @hookimpl(wrapper=True)
@@ -326,6 +330,13 @@ class CallLogPlugin:
         observe = observe_completion(tracker, request, time.perf_counter())
         return _observe_async(pending, lambda reply, error: observe(reply, error) and None)
 
+
+class CallLogPlugin:
+    """The ``byllm-log`` plugin: ``jac logs``, and :class:`CallLogHooks` while a log is in use.
+
+    Off (no log configured, no model asking for one) it adds no hook to any call.
+    """
+
     @staticmethod
     @hookimpl
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -333,3 +344,8 @@ class CallLogPlugin:
         from byllm.plugins.cli import add_logs_command
 
         add_logs_command(subparsers)
+
+
+switch = add_switch(
+    HookSwitch(CallLogPlugin, CallLogHooks, "byllm-log:hooks", "log", lambda settings: settings.log is not None)
+)

@@ -7,6 +7,7 @@ file's ``[byllm.prices]`` table. Replies served from a cache cost nothing.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
-from byllm.plugins.calls import CallContext, CallTracker, CompletionEvent, observe_completion, when_settled
-from byllm.plugins.records import function_name
+from byllm.plugins.calls import CompletionEvent, when_settled
+from byllm.plugins.records import function_name, is_cache_hit
 from byllm.providers.base import CompletionReply, CompletionRequest
-from byllm.settings import get_settings
+from byllm.settings import get_settings, when_settings_load
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -51,6 +52,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 
 _user_prices: dict[str, tuple[float, float]] = {}
 _lock = threading.Lock()
+# price_of per model name, so costing a completion is one dictionary look-up;
+# emptied when a price changes (set_price, settings reloaded).
+_price_memo: dict[str, tuple[float, float] | None] = {}
 
 
 def set_price(model_name: str, input_per_million: float, output_per_million: float) -> None:
@@ -59,6 +63,7 @@ def set_price(model_name: str, input_per_million: float, output_per_million: flo
         raise ValueError(f"prices cannot be negative: {model_name} {input_per_million}/{output_per_million}")
     with _lock:
         _user_prices[model_name] = (float(input_per_million), float(output_per_million))
+        _price_memo.clear()
 
 
 def price_table() -> dict[str, tuple[float, float]]:
@@ -68,6 +73,23 @@ def price_table() -> dict[str, tuple[float, float]]:
 
 def price_of(model_name: str) -> tuple[float, float] | None:
     """The (input, output) price of a model per million tokens, or ``None`` when unknown."""
+    try:
+        return _price_memo[model_name]
+    except KeyError:
+        pass
+    price = _look_up_price(model_name)
+    _price_memo[model_name] = price
+    return price
+
+
+def _forget_prices(settings: object) -> None:
+    _price_memo.clear()
+
+
+when_settings_load(_forget_prices)
+
+
+def _look_up_price(model_name: str) -> tuple[float, float] | None:
     table = price_table()
     for name in (model_name, model_name.split("/", 1)[-1]):
         if name in table:
@@ -175,7 +197,9 @@ class UsageLedger:
                 run.unpriced_tokens += usage.total_tokens
             else:
                 run.cost += usage.cost
-            per_model = run.by_model.setdefault(usage.model, CallUsage(function="*", model=usage.model))
+            per_model = run.by_model.get(usage.model)
+            if per_model is None:
+                per_model = run.by_model[usage.model] = CallUsage(function="*", model=usage.model)
             per_model.completions += usage.completions
             per_model.cached_completions += usage.cached_completions
             per_model.input_tokens += usage.input_tokens
@@ -193,7 +217,58 @@ class UsageLedger:
 
 
 ledger = UsageLedger()
-tracker = CallTracker("usage")
+
+
+class CallTally:
+    """The usage of one ``by llm()`` call in progress, added to completion by completion."""
+
+    __slots__ = ("caller", "model", "usage", "final_replies")
+
+    def __init__(self, caller: Callable | None, model: Model) -> None:
+        self.caller = caller
+        self.model = model
+        self.usage: CallUsage | None = None
+        self.final_replies = 0
+
+    def add(self, reply: CompletionReply | None) -> None:
+        """Count one completion (``None`` when it failed); cache hits cost nothing."""
+        usage = self.usage
+        if usage is None:
+            usage = self.usage = CallUsage(function="", model=self.model.model_name)
+        usage.completions += 1
+        if reply is None:
+            return
+        if not reply.tool_calls:
+            self.final_replies += 1
+        if is_cache_hit(reply):
+            usage.cached_completions += 1
+            return
+        tokens = reply.usage
+        if tokens is None:
+            return
+        usage.input_tokens += tokens.input_tokens
+        usage.output_tokens += tokens.output_tokens
+        cost = cost_of(reply.model or usage.model, tokens.input_tokens, tokens.output_tokens)
+        if cost is None and reply.model:
+            cost = cost_of(usage.model, tokens.input_tokens, tokens.output_tokens)
+        if cost is None or usage.cost is None:
+            usage.cost = None
+        else:
+            usage.cost += cost
+
+    def finish(self, value: Any = None, error: BaseException | None = None) -> None:
+        """Add the finished call to the ledger."""
+        usage = self.usage
+        if usage is None:
+            usage = CallUsage(function="", model=self.model.model_name)
+        usage.function = function_name(self.caller) if self.caller is not None else "-"
+        usage.retries = max(self.final_replies - 1, 0)
+        usage.finished = time.time()
+        ledger.add(usage)
+
+
+# The call whose completions are being counted (nested calls made by tools get their own).
+_current_call: contextvars.ContextVar[CallTally | None] = contextvars.ContextVar("byllm_usage_call", default=None)
 
 
 def last_usage() -> CallUsage | None:
@@ -211,20 +286,25 @@ def reset_usage() -> None:
     ledger.reset()
 
 
-def _finisher(context: CallContext) -> Callable[[Any, BaseException | None], None]:
-    def finish(value: Any, error: BaseException | None) -> None:
-        ledger.add(usage_of_completions(context.function, context.model.model_name, context.completions))
+def _count(tally: CallTally | None, model: Model, reply: CompletionReply | None) -> None:
+    """Count a completion into its call, or as a call of its own when made outside one."""
+    if tally is not None:
+        tally.add(reply)
+        return
+    alone = CallTally(None, model)
+    alone.add(reply)
+    alone.finish()
 
-    return finish
 
-
-async def _observe_async(pending: Any, record: Callable[[Any, BaseException | None], None]) -> CompletionReply:
+async def _count_async(model: Model, pending: Any) -> CompletionReply:
+    # Runs inside the task awaiting the reply, which carries the call's context.
+    tally = _current_call.get()
     try:
         reply = await pending
-    except BaseException as error:
-        record(None, error)
+    except BaseException:
+        _count(tally, model, None)
         raise
-    record(reply, None)
+    _count(tally, model, reply)
     return reply
 
 
@@ -235,45 +315,33 @@ class UsagePlugin:
     @hookimpl(wrapper=True)
     def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Generator[None, Any, Any]:
         """Open a call, let it run, then add its completions up."""
-        context = CallContext(function=function_name(caller), model=model)
-        token = tracker.enter(context)
+        tally = CallTally(caller, model)
+        token = _current_call.set(tally)
         try:
             result = yield
         except BaseException as error:
-            _finisher(context)(None, error)
+            tally.finish(None, error)
             raise
         finally:
-            tracker.leave(token)
-        return when_settled(result, _finisher(context))
+            _current_call.reset(token)
+        return when_settled(result, tally.finish)
 
     @staticmethod
     @hookimpl(wrapper=True)
     def llm_complete(model: Model, request: CompletionRequest) -> Generator[None, CompletionReply, CompletionReply]:
-        """Record one completion's usage into the current call."""
-        record = observe_completion(tracker, request, time.perf_counter())
+        """Count one completion into the current call."""
+        tally = _current_call.get()
         try:
             reply = yield
-        except BaseException as error:
-            event = record(None, error)
-            if tracker.current() is None:
-                ledger.add(usage_of_completions("-", model.model_name, [event]))
+        except BaseException:
+            _count(tally, model, None)
             raise
-        event = record(reply, None)
-        if tracker.current() is None:
-            ledger.add(usage_of_completions("-", model.model_name, [event]))
+        _count(tally, model, reply)
         return reply
 
     @staticmethod
     @hookimpl(wrapper=True)
     def llm_acomplete(model: Model, request: CompletionRequest) -> Generator[None, Any, Any]:
-        """Async form: record once the reply arrives."""
+        """Async form: count once the reply arrives."""
         pending = yield
-        observe = observe_completion(tracker, request, time.perf_counter())
-
-        def record(reply: Any, error: BaseException | None) -> None:
-            event = observe(reply, error)
-            # Runs inside the task awaiting the reply, which carries the call context.
-            if tracker.current() is None:
-                ledger.add(usage_of_completions("-", model.model_name, [event]))
-
-        return _observe_async(pending, record)
+        return _count_async(model, pending)

@@ -19,6 +19,8 @@ def _owner_table(owner: Any, create: bool) -> dict[str, str] | None:
     target = owner.__func__ if inspect.ismethod(owner) else owner
     if isinstance(target, (staticmethod, classmethod)):
         target = target.__func__
+    if inspect.isfunction(target):  # a `by llm` wrapper: the meaning lives on the function it wraps
+        target = inspect.unwrap(target)
     holder = vars(target) if hasattr(target, "__dict__") else {}
     table = holder.get(SEM_ATTRIBUTE)
     if table is None and create:

@@ -1,0 +1,88 @@
+"""Switching a built-in plugin's working hooks on only while the plugin is in use.
+
+A plugin that is off (the cache and the call log by default) must cost nothing
+per call, so its entry-point class carries only what is always needed (its
+``jac`` sub-command) and the hooks doing the work live on a separate object,
+registered on the plugin manager while the feature is wanted: the settings say
+so (re-checked by :func:`byllm.settings.reload_settings`), or a model or a call
+asks for it (``Model(..., cache=...)``, ``by llm(log=True)``, see
+:func:`activate_for`). Once a model asked, the hooks stay registered: they
+check the model's own setting on every completion anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Mapping
+
+from jaclang.runtimelib.machine import plugin_manager
+from byllm.settings import Settings, get_settings, when_settings_load
+
+
+class HookSwitch:
+    """Registers ``hooks`` as ``name`` while ``owner`` is a registered plugin and the feature is wanted."""
+
+    def __init__(self, owner: object, hooks: object, name: str, param: str, wanted: Callable[[Settings], bool]) -> None:
+        self.owner = owner
+        self.hooks = hooks
+        self.name = name
+        self.param = param
+        self.wanted = wanted
+        self.requested = False  # a model or call asked for the feature
+        self.synced_with: Settings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        """Whether the working hooks are registered."""
+        return plugin_manager.is_registered(self.hooks)
+
+    def sync(self, settings: Settings) -> None:
+        """Register or unregister the hooks to match ``settings`` (and earlier requests)."""
+        with self._lock:
+            # A blocked plugin (JAC_DISABLED_PLUGINS) or one not registered yet stays off.
+            enabled = plugin_manager.is_registered(self.owner)
+            wanted = enabled and (self.requested or self.wanted(settings))
+            if wanted and not plugin_manager.is_registered(self.hooks):
+                plugin_manager.register(self.hooks, name=self.name)
+            elif not wanted and plugin_manager.is_registered(self.hooks):
+                plugin_manager.unregister(self.hooks)
+            self.synced_with = settings if enabled else None
+
+    def request(self) -> None:
+        """A model or call uses the feature: keep the hooks registered from now on."""
+        self.requested = True
+        if not plugin_manager.is_registered(self.hooks):
+            self.sync(get_settings())
+
+
+_switches: list[HookSwitch] = []
+
+
+def add_switch(switch: HookSwitch) -> HookSwitch:
+    """Manage ``switch`` from now on (plugins call this when their module is imported)."""
+    _switches.append(switch)
+    return switch
+
+
+def sync_all(settings: Settings) -> None:
+    """Match every switch to ``settings`` (called whenever the settings are read)."""
+    for switch in _switches:
+        switch.sync(settings)
+
+
+def activate_for(config: Mapping[str, Any]) -> None:
+    """Switch on the plugins a model's configuration or call parameters ask for.
+
+    Also brings every switch up to date with the current settings, so plugins
+    configured in the environment or the config file are on before the first call.
+    """
+    settings = get_settings()
+    for switch in _switches:
+        if switch.synced_with is not settings:
+            switch.sync(settings)
+        if config.get(switch.param) not in (None, False) and not switch.requested:
+            switch.request()
+
+
+when_settings_load(sync_all)
