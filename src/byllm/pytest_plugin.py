@@ -379,14 +379,15 @@ def _byllm_test_guards(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def byllm_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def byllm_mock() -> Iterator[Any]:
     """A factory scripting every completion of the test: ``script = byllm_mock("Paris", 42)``.
 
     The script answers any model (so functions bound to ``Model("gpt-4o")`` run
     offline), ``Model()`` without a name becomes the mock, and ``script.requests``
     holds the exact requests. Calling the factory again replaces the script.
     """
-    monkeypatch.setenv("BYLLM_DEFAULT_MODEL", "mockllm")
+    from byllm.settings import forget_settings, reload_settings
+
     registration = _Registration()
 
     def script(*outputs: Any) -> ScriptedModel:
@@ -399,7 +400,12 @@ def byllm_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         return scripted
 
-    try:
-        yield script
-    finally:
-        registration.remove_all()
+    # A monkeypatch of its own: the variable is restored when this fixture ends.
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("BYLLM_DEFAULT_MODEL", "mockllm")
+        reload_settings()  # settings are read once; the new default model needs a reload
+        try:
+            yield script
+        finally:
+            registration.remove_all()
+    forget_settings()

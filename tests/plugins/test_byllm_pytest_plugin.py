@@ -252,8 +252,10 @@ def test_script_can_be_replaced(byllm_mock):
 def test_scripted_replies_never_enter_the_cache(byllm_mock, tmp_path: Path, monkeypatch, provider) -> None:
     from byllm.lib import Model, by
     from byllm.plugins.cache_backend import open_backend
+    from byllm.settings import reload_settings
 
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/c.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
 
     @by(Model("test/m"))
     def shout(word: str) -> str:

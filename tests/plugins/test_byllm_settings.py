@@ -90,6 +90,7 @@ def test_byllm_config_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     elsewhere = tmp_path / "elsewhere.toml"
     elsewhere.write_text('[byllm]\nretries = 7\n')
     monkeypatch.setenv("BYLLM_CONFIG", str(elsewhere))
+    reload_settings()  # settings are read once; a changed variable needs a reload
     assert default_retries(2) == 7
 
 
@@ -103,6 +104,7 @@ def test_environment_overrides_the_config_file(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
     monkeypatch.setenv("BYLLM_LOG", "off")
     monkeypatch.setenv("BYLLM_PARAMS", '{"temperature": 0.9}')
+    reload_settings()  # settings are read once; a changed variable needs a reload
     settings = get_settings()
     assert settings.default_model == "test/env"
     assert default_retries(2) == 1
@@ -118,6 +120,7 @@ def test_model_config_overrides_environment_and_call_parameters_override_both(
     monkeypatch.setenv("BYLLM_RETRIES", "4")
     monkeypatch.setenv("BYLLM_PARAMS", '{"temperature": 0.2, "top_p": 0.5}')
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
 
     plain = Model("test/m")
     assert plain.retries == 4  # env over file
@@ -152,6 +155,7 @@ def test_log_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     write_jac_toml(tmp_path / "work", '[byllm]\nlog = "from-file.db"\n')
     assert log_path(Model("test/m")) == tmp_path / "work" / "from-file.db"
     monkeypatch.setenv("BYLLM_LOG", str(tmp_path / "from-env.db"))
+    reload_settings()  # settings are read once; a changed variable needs a reload
     assert log_path(Model("test/m")) == tmp_path / "from-env.db"
     assert log_path(Model("test/m", log=str(tmp_path / "model.db"))) == tmp_path / "model.db"
     assert log_path(Model("test/m", log=str(tmp_path / "model.db"))(log=False)) is None
@@ -187,5 +191,6 @@ def test_unknown_key_in_config_file_is_reported_with_the_file(tmp_path: Path) ->
 def test_environment_changes_apply_without_reload(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_model_name() == FALLBACK_MODEL
     monkeypatch.setenv("BYLLM_DEFAULT_MODEL", "test/changed")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     assert default_model_name() == "test/changed"
     assert Model().model_name == "test/changed"

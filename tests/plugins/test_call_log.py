@@ -12,6 +12,7 @@ import pytest
 
 from byllm.errors import OutputConversionError
 from byllm.lib import Model, by
+from byllm.settings import reload_settings
 from byllm.plugins.calllog import open_log
 from jaclang.cli import main as jac
 from jaclang.runtimelib.machine import hookimpl, plugin_manager
@@ -23,6 +24,7 @@ HERE = Path(__file__).parent
 def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "logs.db"
     monkeypatch.setenv("BYLLM_LOG", str(path))
+    reload_settings()  # settings are read once; a changed variable needs a reload
     return path
 
 

@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
 from byllm.errors import OutputConversionError  # noqa: E402
 from byllm.lib import Model, by  # noqa: E402
+from byllm.settings import reload_settings
 from byllm.plugins import tracing  # noqa: E402
 
 
@@ -84,6 +85,7 @@ def test_async_completion_spans_are_children_of_the_call(spans, provider) -> Non
 
 def test_tracing_can_be_switched_off(spans, provider, monkeypatch) -> None:
     monkeypatch.setenv("BYLLM_TRACING", "off")
+    reload_settings()  # settings are read once; a changed variable needs a reload
 
     @by(Model("test/m"))
     def shout(word: str) -> str:

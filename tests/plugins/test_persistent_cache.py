@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from byllm.lib import Model, by
+from byllm.settings import reload_settings
 from byllm.plugins import cache
 from byllm.plugins.cache_backend import open_backend
 from byllm.plugins.cache_sqlite import SqliteCache
@@ -91,6 +92,7 @@ def test_cache_is_off_by_default_and_switched_on_by_environment(tmp_path: Path, 
     shout("a")
     assert provider.calls == 2
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     shout("a")
     shout("a")
     assert provider.calls == 3
@@ -99,12 +101,14 @@ def test_cache_is_off_by_default_and_switched_on_by_environment(tmp_path: Path, 
 
 def test_cache_true_uses_the_user_cache_dir(tmp_path: Path, monkeypatch, provider) -> None:
     monkeypatch.setenv("BYLLM_CACHE", "on")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     shout_with(Model("test/m"))("a")
     assert (tmp_path / "xdg-cache" / "byllm" / "cache.db").exists()
 
 
 def test_cache_can_be_switched_off_per_call(tmp_path: Path, monkeypatch, provider) -> None:
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     llm = Model("test/m")
     shout_with(llm)("a")
     shout_with(llm(cache=False))("a")
@@ -115,6 +119,7 @@ def test_cache_can_be_switched_off_per_call(tmp_path: Path, monkeypatch, provide
 
 def test_mock_calls_are_not_cached_unless_asked(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     scripted = shout_with(Model("mockllm", outputs=["first", "second"]))
     assert [scripted("a"), scripted("a")] == ["first", "second"]
     explicit = shout_with(Model("mockllm", outputs=["only", "unused"], cache=True))
@@ -139,6 +144,7 @@ def test_ttl_expires_entries(tmp_path: Path, monkeypatch, provider) -> None:
     from jaclang.cli import main as jac
 
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/c.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     assert jac(["cache", "clear", "--expired"]) == 0
     stats = open_backend(f"sqlite:///{tmp_path}/c.db").stats()
     assert (stats.entries, stats.expired) == (0, 0)
@@ -245,6 +251,7 @@ def test_jac_cache_stats_and_clear(tmp_path: Path, monkeypatch, provider, capsys
     from jaclang.cli import main as jac
 
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/c.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     shout = shout_with(Model("test/m"))
     shout("a")
     shout("b")
@@ -269,6 +276,7 @@ def test_jac_cache_stats_does_not_create_a_missing_file(tmp_path: Path, monkeypa
     from jaclang.cli import main as jac
 
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/never.db")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     assert jac(["cache", "stats"]) == 0
     assert "entries    0" in capsys.readouterr().out
     assert jac(["cache", "clear"]) == 0

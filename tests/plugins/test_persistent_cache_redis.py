@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from byllm.lib import Model, by
+from byllm.settings import reload_settings
 from byllm.plugins import cache
 from byllm.plugins.cache_backend import open_backend
 from jaclang.cli import main as jac
@@ -43,6 +44,7 @@ def test_redis_cache_answers_repeated_calls(redis_url: str, redis_client, provid
 
 def test_redis_cache_is_shared_by_separate_models(redis_url: str, redis_client, provider, monkeypatch) -> None:
     monkeypatch.setenv("BYLLM_CACHE", redis_url)
+    reload_settings()  # settings are read once; a changed variable needs a reload
     shout_with(Model("test/m"))("a")
     shout_with(Model("test/m"))("a")
     assert provider.calls == 1
@@ -51,6 +53,7 @@ def test_redis_cache_is_shared_by_separate_models(redis_url: str, redis_client, 
 def test_redis_entries_get_the_configured_ttl(redis_url: str, redis_client, provider, monkeypatch) -> None:
     monkeypatch.setenv("BYLLM_CACHE", redis_url)
     monkeypatch.setenv("BYLLM_CACHE_TTL", "120")
+    reload_settings()  # settings are read once; a changed variable needs a reload
     shout_with(Model("test/m"))("a")
     (key,) = redis_client.keys("byllm:cache:*")
     assert 0 < redis_client.pttl(key) <= 120_000

@@ -13,6 +13,7 @@ import pytest
 from jaclang.runtimelib.machine import hookimpl, plugin_manager
 from byllm.llm import Model
 from byllm.lib import by
+from byllm.settings import reload_settings
 from byllm.plugins.calllog import open_log
 
 HERE = Path(__file__).parent
@@ -93,6 +94,7 @@ class CustomProviderMachine:
 def cache_and_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/cache.db")
     monkeypatch.setenv("BYLLM_LOG", str(tmp_path / "logs.db"))
+    reload_settings()  # settings are read once; a changed variable needs a reload
     return tmp_path / "logs.db"
 
 

@@ -16,6 +16,7 @@ from byllm.settings import reload_settings
 @pytest.fixture(autouse=True)
 def forget_user_prices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(usage, "_user_prices", {})
+    monkeypatch.setattr(usage, "_price_memo", {})
 
 
 def test_last_call_usage_counts_every_retry(provider) -> None:

@@ -12,6 +12,7 @@ import contextvars
 import inspect
 import sys
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -78,7 +79,9 @@ def when_settled(result: Any, finish: Callable[[Any, BaseException | None], None
     if asyncio is not None and isinstance(result, asyncio.Future):
         result.add_done_callback(lambda future: _finish_future(future, finish))
         return result
-    if inspect.isawaitable(result):
+    # Awaitables define __await__ (the Awaitable ABC checks the same), except old
+    # generator-based coroutines; testing the type first keeps plain values cheap.
+    if hasattr(type(result), "__await__") or (isinstance(result, types.GeneratorType) and inspect.isawaitable(result)):
         import asyncio
 
         return asyncio.ensure_future(_await_then_finish(result, finish))
