@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import itertools
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 import jaclang  # noqa: F401  (installs the .jac importer and loads plugins)
 from jaclang.runtimelib.importer import run_jac_file
-from jaclang.runtimelib.machine import hookimpl, plugin_manager
+from jaclang.runtimelib.machine import plugin_manager
+from jac_support import RecordingPlugin
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 _module_numbers = itertools.count(1)
 
 
@@ -36,20 +34,6 @@ def run_jac(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pyt
         return capsys.readouterr().out
 
     return run
-
-
-@dataclass
-class RecordingPlugin:
-    """A ``call_llm`` plugin answering from a function and recording every call."""
-
-    answer: Callable[[Any, Callable, dict], Any] = lambda model, caller, args: "answer"
-    calls: list[tuple[Any, Callable, dict]] = field(default_factory=list)
-
-    @hookimpl
-    def call_llm(self, model: Any, caller: Callable, args: dict[str | int, object]) -> object:
-        """Record the call and answer it."""
-        self.calls.append((model, caller, dict(args)))
-        return self.answer(model, caller, args)
 
 
 @pytest.fixture

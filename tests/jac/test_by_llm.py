@@ -7,7 +7,7 @@ from typing import Callable
 
 from jaclang.runtimelib.semstr import get_sem
 
-from conftest import RecordingPlugin
+from jac_support import RecordingPlugin
 
 
 def test_declaration_by_llm_sends_model_caller_and_named_args(run_jac: Callable[..., str], llm_plugin: RecordingPlugin) -> None:

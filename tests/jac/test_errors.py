@@ -79,16 +79,18 @@ def test_runtime_error_traceback_shows_jac_lines_without_compiler_frames(tmp_pat
     completed = jac(["run", "boom.jac"], tmp_path)
     assert completed.returncode == 1
     program = str(tmp_path / "boom.jac")
-    assert completed.stderr == (
-        "Traceback (most recent call last):\n"
-        f'  File "{program}", line 5, in <module>\n'
-        "    print(f(1));\n"
-        "          ^^^^\n"
-        f'  File "{program}", line 2, in f\n'
-        "    return x / 0;\n"
-        "           ~~^~~\n"
-        "ZeroDivisionError: division by zero\n"
-    )
+    lines = completed.stderr.splitlines()
+    # Caret lines mark the failing expression; their exact marks differ between Python versions.
+    carets = [line for line in lines if set(line.strip()) <= {"^", "~"}]
+    assert [line.index(line.strip()) for line in carets] == [10, 11]
+    assert [line for line in lines if line not in carets] == [
+        "Traceback (most recent call last):",
+        f'  File "{program}", line 5, in <module>',
+        "    print(f(1));",
+        f'  File "{program}", line 2, in f',
+        "    return x / 0;",
+        "ZeroDivisionError: division by zero",
+    ]
 
 
 def test_uncaught_error_in_an_imported_jac_module_is_reported_in_its_lines(tmp_path: Path) -> None:
@@ -119,12 +121,12 @@ def test_byllm_errors_show_only_the_program_frames(tmp_path: Path) -> None:
     completed = jac(["run", "exhausted.jac"], tmp_path)
     assert completed.returncode == 1
     lines = completed.stderr.splitlines()
-    assert lines[:4] == [
+    assert lines[:3] == [
         "Traceback (most recent call last):",
         f'  File "{tmp_path / "exhausted.jac"}", line 5, in <module>',
         '    print(translate("Hello"));',
-        "          ^^^^^^^^^^^^^^^^^^",
     ]
+    assert set(lines[3].strip()) <= {"^", "~"}  # the caret line; its marks differ between Python versions
     assert len(lines) == 5 and lines[4].startswith("byllm.errors.MockExhaustedError: the mock model has no output left")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
+from jac_support import EXAMPLES
 
 JAC = [sys.executable, "-m", "jaclang.cli"]
 CUSTOM_PROVIDER_DIR = EXAMPLES / "plugins" / "custom-provider-plugin"

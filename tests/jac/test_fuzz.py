@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jaclang.compiler import compile_jac
 from jaclang.compiler.errors import JacSyntaxError
 
-from conftest import EXAMPLES
+from jac_support import EXAMPLES
 
 CORPUS = [path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.jac"))]
 FRAGMENTS = [

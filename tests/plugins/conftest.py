@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from jaclang.runtimelib.machine import plugin_manager
-from byllm.plugins import cache, calllog, tracing, usage
+from byllm.plugins import cache, calllog, switches, tracing, usage
 from byllm.plugins.cache_backend import close_backends
 from byllm.settings import ENVIRONMENT_VARIABLES, forget_settings, reload_settings
 
@@ -42,6 +42,8 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     calllog.close_logs()
     tracing.use_tracer_provider(None)
     forget_settings()
+    monkeypatch.undo()  # the variables this fixture changed, before the plugins are matched to them again
+    switches.forget_requests()
 
 
 @pytest.fixture

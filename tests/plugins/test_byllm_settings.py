@@ -178,7 +178,7 @@ def test_bad_environment_values_raise_clear_errors(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=message):
-        get_settings()
+        reload_settings()
 
 
 def test_unknown_key_in_config_file_is_reported_with_the_file(tmp_path: Path) -> None:
@@ -188,9 +188,10 @@ def test_unknown_key_in_config_file_is_reported_with_the_file(tmp_path: Path) ->
         reload_settings()
 
 
-def test_environment_changes_apply_without_reload(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_changes_apply_after_reload(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_model_name() == FALLBACK_MODEL
     monkeypatch.setenv("BYLLM_DEFAULT_MODEL", "test/changed")
-    reload_settings()  # settings are read once; a changed variable needs a reload
+    assert default_model_name() == FALLBACK_MODEL  # read once: no environment look-up per call
+    reload_settings()
     assert default_model_name() == "test/changed"
     assert Model().model_name == "test/changed"

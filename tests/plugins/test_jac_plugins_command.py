@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -22,6 +23,10 @@ BUILT_INS = {
 }
 
 
+# The distribution installing byllm (its name follows pyproject.toml).
+DISTRIBUTION = importlib.metadata.packages_distributions()["byllm"][0]
+
+
 def run_jac(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("BYLLM_", "JAC_"))}
     environment.update(env)
@@ -36,7 +41,7 @@ def test_jac_plugins_lists_built_in_plugins_with_their_hooks(capsys) -> None:
     assert lines[0].split() == ["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS"]
     rows = {line.split()[0]: line for line in lines[1:]}
     for name, hooks in BUILT_INS.items():
-        assert rows[name].split()[1:4] == ["loaded", "jaclang-byllm", "0.1.0"]
+        assert rows[name].split()[1:4] == ["loaded", DISTRIBUTION, "0.1.0"]
         assert rows[name].endswith(", ".join(hooks))
 
 

@@ -22,12 +22,22 @@ from byllm.settings import Settings, get_settings, when_settings_load
 class HookSwitch:
     """Registers ``hooks`` as ``name`` while ``owner`` is a registered plugin and the feature is wanted."""
 
-    def __init__(self, owner: object, hooks: object, name: str, param: str, wanted: Callable[[Settings], bool]) -> None:
+    def __init__(
+        self,
+        owner: object,
+        hooks: object,
+        name: str,
+        param: str | None,
+        wanted: Callable[[Settings], bool],
+        volatile: bool = False,
+    ) -> None:
+        """``param``: the model/call key asking for the feature; ``volatile``: re-check at each new model."""
         self.owner = owner
         self.hooks = hooks
         self.name = name
         self.param = param
         self.wanted = wanted
+        self.volatile = volatile  # wanted() depends on more than the settings
         self.requested = False  # a model or call asked for the feature
         self.synced_with: Settings | None = None
         self._lock = threading.Lock()
@@ -49,6 +59,12 @@ class HookSwitch:
                 plugin_manager.unregister(self.hooks)
             self.synced_with = settings if enabled else None
 
+    def turn_off(self) -> None:
+        """Unregister the hooks unless a model asked for them (until the next :meth:`sync`)."""
+        with self._lock:
+            if not self.requested and plugin_manager.is_registered(self.hooks):
+                plugin_manager.unregister(self.hooks)
+
     def request(self) -> None:
         """A model or call uses the feature: keep the hooks registered from now on."""
         self.requested = True
@@ -65,6 +81,13 @@ def add_switch(switch: HookSwitch) -> HookSwitch:
     return switch
 
 
+def forget_requests() -> None:
+    """Forget which features models asked for and match the settings again (tests)."""
+    for switch in _switches:
+        switch.requested = False
+    sync_all(get_settings())
+
+
 def sync_all(settings: Settings) -> None:
     """Match every switch to ``settings`` (called whenever the settings are read)."""
     for switch in _switches:
@@ -79,9 +102,9 @@ def activate_for(config: Mapping[str, Any]) -> None:
     """
     settings = get_settings()
     for switch in _switches:
-        if switch.synced_with is not settings:
+        if switch.volatile or switch.synced_with is not settings:
             switch.sync(settings)
-        if config.get(switch.param) not in (None, False) and not switch.requested:
+        if switch.param is not None and config.get(switch.param) not in (None, False) and not switch.requested:
             switch.request()
 
 

@@ -8,9 +8,10 @@ parameters, response model, token usage and ``error.type`` on failure.
 Active when ``opentelemetry-api`` is installed (``pip install
 'jaclang-byllm[tracing]'``) and the application has set a tracer provider
 (``opentelemetry.trace.set_tracer_provider``, or ``use_tracer_provider`` here),
-unless ``BYLLM_TRACING=off``. The completion wrappers are registered only while
-tracing is active (checked at each call, on settings reload and by
-``use_tracer_provider``), so tracing costs nothing per completion otherwise.
+unless ``BYLLM_TRACING=off``. The span wrappers are registered only while
+tracing is active, decided when the settings are (re)read, when a ``Model`` is
+created and by ``use_tracer_provider``: a global provider set after every model
+was created is picked up by ``byllm.settings.reload_settings()``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import importlib.util
 import logging
 import os
 import sys
-import threading
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from jaclang.runtimelib.machine import hookimpl, plugin_manager
@@ -27,7 +27,8 @@ import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
 from byllm.plugins.calls import when_settled
 from byllm.plugins.records import function_name, is_cache_hit
 from byllm.providers.base import CompletionReply, CompletionRequest
-from byllm.settings import get_settings, when_settings_load
+from byllm.plugins.switches import HookSwitch, add_switch
+from byllm.settings import get_settings
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -66,15 +67,16 @@ PROVIDER_PREFIXES = {
 _tracer_provider: Any = None
 _available: bool | None = None
 _provider_from_environment: bool | None = None
-_completion_spans_on = False  # whether CompletionSpans is registered (read on every call)
-_sync_lock = threading.Lock()
 
 
 def use_tracer_provider(provider: Any) -> None:
     """Send byllm's spans to ``provider`` instead of the global one (``None`` to undo)."""
     global _tracer_provider
     _tracer_provider = provider
-    sync_completion_spans()
+    if provider is not None:
+        switch.sync(get_settings())
+    else:  # reads no settings: this may run while they are being changed
+        switch.turn_off()
 
 
 def _opentelemetry_installed(mode: str) -> bool:
@@ -89,9 +91,9 @@ def _opentelemetry_installed(mode: str) -> bool:
 def tracing_enabled() -> bool:
     """Whether spans are made: ``BYLLM_TRACING`` / config, OpenTelemetry installed, a tracer provider set.
 
-    Cheap enough to ask on every call: without a provider of our own, until the
-    application has imported ``opentelemetry.trace`` no global provider can be
-    set, so nothing of OpenTelemetry is imported or called.
+    Cheap: without a provider of our own, until the application has imported
+    ``opentelemetry.trace`` no global provider can be set, so nothing of
+    OpenTelemetry is imported or called.
     """
     global _provider_from_environment
     mode = get_settings().tracing
@@ -110,20 +112,6 @@ def tracing_enabled() -> bool:
     # Until the application installs a tracer provider, OpenTelemetry hands out a
     # proxy whose spans go nowhere: skip building attributes for them.
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-
-
-def sync_completion_spans(enabled: bool | None = None) -> None:
-    """Register :class:`CompletionSpans` while tracing is enabled, unregister it otherwise."""
-    global _completion_spans_on
-    if enabled is None:
-        enabled = tracing_enabled()
-    with _sync_lock:
-        registered = plugin_manager.is_registered(CompletionSpans)
-        if enabled and not registered and plugin_manager.is_registered(TracingPlugin):
-            plugin_manager.register(CompletionSpans, name="byllm-tracing:completions")
-        elif not enabled and registered:
-            plugin_manager.unregister(CompletionSpans)
-        _completion_spans_on = plugin_manager.is_registered(CompletionSpans)
 
 
 def _tracer() -> Any:
@@ -202,21 +190,22 @@ async def _trace_async(span: Any, pending: Any) -> CompletionReply:
 
 
 class TracingPlugin:
-    """Makes OpenTelemetry spans for calls and, through :class:`CompletionSpans`, completions.
+    """The ``byllm-tracing`` plugin: :class:`TracingHooks` are registered while tracing is active.
 
-    Its ``call_llm`` wrapper (outermost) checks cheaply whether tracing is on and
-    registers the completion wrappers only while it is, so an application
-    without a tracer provider pays for one check per call and nothing per completion.
+    Whether it is active is decided when the settings are read, when a
+    :class:`~byllm.llm.Model` is created and by :func:`use_tracer_provider`, so
+    without a tracer provider no call or completion pays for tracing.
     """
+
+
+class TracingHooks:
+    """Makes OpenTelemetry spans for calls (outermost wrapper) and their completions."""
 
     @staticmethod
     @hookimpl(wrapper=True, tryfirst=True)
     def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Generator[None, Any, Any]:
         """A span around the whole ``by llm()`` call; completions become its children."""
-        enabled = tracing_enabled()
-        if enabled is not _completion_spans_on:
-            sync_completion_spans(enabled)
-        if not enabled:
+        if not tracing_enabled():
             return (yield)
         from opentelemetry import trace
 
@@ -233,10 +222,6 @@ class TracingPlugin:
             _end_with(span, error)
             raise
         return when_settled(result, lambda value, error: _end_with(span, error))
-
-
-class CompletionSpans:
-    """A CLIENT span per completion; registered only while tracing is enabled."""
 
     @staticmethod
     @hookimpl(wrapper=True, tryfirst=True)
@@ -274,8 +259,6 @@ class CompletionSpans:
         return _trace_async(span, pending)
 
 
-def _sync_with_settings(settings: object) -> None:
-    sync_completion_spans()
-
-
-when_settings_load(_sync_with_settings)
+switch = add_switch(
+    HookSwitch(TracingPlugin, TracingHooks, "byllm-tracing:hooks", None, lambda settings: tracing_enabled(), volatile=True)
+)

@@ -7,6 +7,7 @@ file's ``[byllm.prices]`` table. Replies served from a cache cost nothing.
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import threading
 import time
@@ -175,96 +176,124 @@ def usage_of_completions(function: str, model_name: str, events: list[Completion
     return usage
 
 
+class CallTally:
+    """One ``by llm()`` call's replies, kept as they arrive and added up only when asked.
+
+    Counting runs on every call, so it only appends; :meth:`usage` and the run
+    totals do the arithmetic later.
+    """
+
+    __slots__ = ("caller", "model_name", "replies", "finished")
+
+    def __init__(self, caller: Callable | None, model_name: str) -> None:
+        self.caller = caller
+        self.model_name = model_name
+        self.replies: list[CompletionReply | None] = []  # None: a completion that failed
+        self.finished = 0.0
+
+    def usage(self) -> CallUsage:
+        """Tokens and cost of the call's completions; cache hits cost nothing."""
+        usage = CallUsage(
+            function=function_name(self.caller) if self.caller is not None else "-",
+            model=self.model_name,
+            finished=self.finished,
+        )
+        final_replies = 0
+        for reply in self.replies:
+            usage.completions += 1
+            if reply is None:
+                continue
+            if not reply.tool_calls:
+                final_replies += 1
+            if is_cache_hit(reply):
+                usage.cached_completions += 1
+                continue
+            tokens = reply.usage
+            if tokens is None:
+                continue
+            usage.input_tokens += tokens.input_tokens
+            usage.output_tokens += tokens.output_tokens
+            cost = cost_of(reply.model or self.model_name, tokens.input_tokens, tokens.output_tokens)
+            if cost is None and reply.model:
+                cost = cost_of(self.model_name, tokens.input_tokens, tokens.output_tokens)
+            usage.cost = None if cost is None or usage.cost is None else usage.cost + cost
+        usage.retries = max(final_replies - 1, 0)
+        return usage
+
+
 class UsageLedger:
-    """The last call's usage and the run's totals, safe across threads."""
+    """The last call's usage and the run's totals, safe across threads.
+
+    Finished calls wait in a queue and are added to the totals when the totals
+    are read (or the queue grows long), so a call only pays for an append.
+    """
+
+    SETTLE_EVERY = 1000  # finished calls kept before they are added up anyway
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.last: CallUsage | None = None
-        self.run = RunUsage()
+        self._last: CallTally | None = None
+        self._finished: collections.deque[CallTally] = collections.deque()
+        self._run = RunUsage()
 
-    def add(self, usage: CallUsage) -> None:
+    @property
+    def last(self) -> CallUsage | None:
+        """The most recent finished call."""
+        last = self._last
+        return None if last is None else last.usage()
+
+    @property
+    def run(self) -> RunUsage:
+        """Totals of every finished call."""
+        self._settle()
+        return self._run
+
+    def add(self, call: CallTally) -> None:
         """Count one finished call."""
+        call.finished = time.time()
+        self._last = call
+        self._finished.append(call)  # deque appends are thread-safe
+        if len(self._finished) >= self.SETTLE_EVERY:
+            self._settle()
+
+    def _settle(self) -> None:
         with self._lock:
-            self.last = usage
-            run = self.run
-            run.calls += 1
-            run.completions += usage.completions
-            run.cached_completions += usage.cached_completions
-            run.input_tokens += usage.input_tokens
-            run.output_tokens += usage.output_tokens
-            if usage.cost is None:
-                run.unpriced_tokens += usage.total_tokens
-            else:
-                run.cost += usage.cost
-            per_model = run.by_model.get(usage.model)
-            if per_model is None:
-                per_model = run.by_model[usage.model] = CallUsage(function="*", model=usage.model)
-            per_model.completions += usage.completions
-            per_model.cached_completions += usage.cached_completions
-            per_model.input_tokens += usage.input_tokens
-            per_model.output_tokens += usage.output_tokens
-            if per_model.cost is not None and usage.cost is not None:
-                per_model.cost += usage.cost
-            else:
-                per_model.cost = None
+            finished = self._finished
+            while finished:
+                self._add_to_run(finished.popleft().usage())
+
+    def _add_to_run(self, usage: CallUsage) -> None:
+        run = self._run
+        run.calls += 1
+        run.completions += usage.completions
+        run.cached_completions += usage.cached_completions
+        run.input_tokens += usage.input_tokens
+        run.output_tokens += usage.output_tokens
+        if usage.cost is None:
+            run.unpriced_tokens += usage.total_tokens
+        else:
+            run.cost += usage.cost
+        per_model = run.by_model.get(usage.model)
+        if per_model is None:
+            per_model = run.by_model[usage.model] = CallUsage(function="*", model=usage.model)
+        per_model.completions += usage.completions
+        per_model.cached_completions += usage.cached_completions
+        per_model.input_tokens += usage.input_tokens
+        per_model.output_tokens += usage.output_tokens
+        if per_model.cost is not None and usage.cost is not None:
+            per_model.cost += usage.cost
+        else:
+            per_model.cost = None
 
     def reset(self) -> None:
         """Forget everything counted."""
         with self._lock:
-            self.last = None
-            self.run = RunUsage()
+            self._last = None
+            self._finished.clear()
+            self._run = RunUsage()
 
 
 ledger = UsageLedger()
-
-
-class CallTally:
-    """The usage of one ``by llm()`` call in progress, added to completion by completion."""
-
-    __slots__ = ("caller", "model", "usage", "final_replies")
-
-    def __init__(self, caller: Callable | None, model: Model) -> None:
-        self.caller = caller
-        self.model = model
-        self.usage: CallUsage | None = None
-        self.final_replies = 0
-
-    def add(self, reply: CompletionReply | None) -> None:
-        """Count one completion (``None`` when it failed); cache hits cost nothing."""
-        usage = self.usage
-        if usage is None:
-            usage = self.usage = CallUsage(function="", model=self.model.model_name)
-        usage.completions += 1
-        if reply is None:
-            return
-        if not reply.tool_calls:
-            self.final_replies += 1
-        if is_cache_hit(reply):
-            usage.cached_completions += 1
-            return
-        tokens = reply.usage
-        if tokens is None:
-            return
-        usage.input_tokens += tokens.input_tokens
-        usage.output_tokens += tokens.output_tokens
-        cost = cost_of(reply.model or usage.model, tokens.input_tokens, tokens.output_tokens)
-        if cost is None and reply.model:
-            cost = cost_of(usage.model, tokens.input_tokens, tokens.output_tokens)
-        if cost is None or usage.cost is None:
-            usage.cost = None
-        else:
-            usage.cost += cost
-
-    def finish(self, value: Any = None, error: BaseException | None = None) -> None:
-        """Add the finished call to the ledger."""
-        usage = self.usage
-        if usage is None:
-            usage = CallUsage(function="", model=self.model.model_name)
-        usage.function = function_name(self.caller) if self.caller is not None else "-"
-        usage.retries = max(self.final_replies - 1, 0)
-        usage.finished = time.time()
-        ledger.add(usage)
 
 
 # The call whose completions are being counted (nested calls made by tools get their own).
@@ -289,11 +318,11 @@ def reset_usage() -> None:
 def _count(tally: CallTally | None, model: Model, reply: CompletionReply | None) -> None:
     """Count a completion into its call, or as a call of its own when made outside one."""
     if tally is not None:
-        tally.add(reply)
+        tally.replies.append(reply)
         return
-    alone = CallTally(None, model)
-    alone.add(reply)
-    alone.finish()
+    alone = CallTally(None, model.model_name)
+    alone.replies.append(reply)
+    ledger.add(alone)
 
 
 async def _count_async(model: Model, pending: Any) -> CompletionReply:
@@ -315,16 +344,16 @@ class UsagePlugin:
     @hookimpl(wrapper=True)
     def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Generator[None, Any, Any]:
         """Open a call, let it run, then add its completions up."""
-        tally = CallTally(caller, model)
+        tally = CallTally(caller, model.model_name)
         token = _current_call.set(tally)
         try:
             result = yield
-        except BaseException as error:
-            tally.finish(None, error)
+        except BaseException:
+            ledger.add(tally)
             raise
         finally:
             _current_call.reset(token)
-        return when_settled(result, tally.finish)
+        return when_settled(result, lambda value, error: ledger.add(tally))
 
     @staticmethod
     @hookimpl(wrapper=True)

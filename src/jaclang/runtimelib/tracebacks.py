@@ -45,22 +45,20 @@ def is_internal_frame(filename: str, hide_byllm: bool = False) -> bool:
     return any(directory and absolute.startswith(directory) for directory in hidden)
 
 
-def _filter(exception: traceback.TracebackException, seen: set[int]) -> None:
+def _filter(exception: traceback.TracebackException, seen: set[int], hide_byllm: bool) -> None:
     if id(exception) in seen:
         return
     seen.add(id(exception))
-    error_type = getattr(exception, "exc_type", None)
-    hide_byllm = error_type is not None and error_type.__module__.startswith("byllm")
     frames = [frame for frame in exception.stack if not is_internal_frame(frame.filename, hide_byllm)]
     exception.stack = traceback.StackSummary.from_list(frames)
     for chained in (exception.__cause__, exception.__context__):
         if chained is not None:
-            _filter(chained, seen)
+            _filter(chained, seen, hide_byllm)
 
 
 def format_user_traceback(error: BaseException) -> str:
     """The traceback of ``error`` as Python prints it, minus internal frames (all frames with ``JAC_DEBUG``)."""
     summary = traceback.TracebackException.from_exception(error)
     if not debug_enabled():
-        _filter(summary, set())
+        _filter(summary, set(), hide_byllm=type(error).__module__.startswith("byllm"))
     return "".join(summary.format())
