@@ -22,7 +22,7 @@ from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.prompt import build_messages, retry_message
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, Usage
 from byllm.plugins.switches import activate_for
-from byllm.settings import default_retries
+from byllm.settings import default_retries, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,7 @@ class Model:
         self.config: dict[str, Any] = config
         self.call_params: dict[str, Any] = {}
         self._shared = _SharedState()
+        self._sampling_params: tuple[Any, dict[str, Any]] | None = None
         activate_for(config)  # plugins this model asks for (cache=, log=) join the hook calls
 
     # -- configuration -------------------------------------------------
@@ -171,6 +172,7 @@ class Model:
         copy.config = self.config
         copy.call_params = {**self.call_params, **call_params}
         copy._shared = self._shared
+        copy._sampling_params = None
         if "cache" in call_params or "log" in call_params:
             activate_for(call_params)
         return copy
@@ -195,11 +197,17 @@ class Model:
         return bool(self.param("verbose", False))
 
     def sampling_params(self) -> dict[str, Any]:
-        """Parameters passed on to the provider (temperature, max_tokens, ...)."""
-        from byllm.settings import default_params
+        """Parameters passed on to the provider (temperature, max_tokens, ...).
 
-        merged = {**default_params(), **self.config, **self.call_params}
-        return {key: value for key, value in merged.items() if key not in BYLLM_KEYS and value is not None}
+        Computed once per model (and per settings load), then copied per call.
+        """
+        settings = get_settings()
+        cached = self._sampling_params
+        if cached is None or cached[0] is not settings:
+            merged = {**settings.params, **self.config, **self.call_params}
+            params = {key: value for key, value in merged.items() if key not in BYLLM_KEYS and value is not None}
+            cached = self._sampling_params = (settings, params)
+        return dict(cached[1])
 
     @property
     def provider(self) -> Any:

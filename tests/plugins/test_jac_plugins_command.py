@@ -12,14 +12,14 @@ from pathlib import Path
 from jaclang.cli import main as jac
 from jaclang.runtimelib.machine import hookimpl, plugin_manager
 
-# The cache and the log are off here: their working hooks are not registered (see
-# test_a_plugin_in_use_lists_its_working_hooks), so they add nothing to a call.
+# The cache, the log and tracing are off here: their working hooks are not registered
+# (see test_plugin_switches.py), so they add nothing to a call.
 BUILT_INS = {
     "byllm": ["call_llm", "llm_acomplete", "llm_complete", "llm_provider"],
     "byllm-cache": ["add_cli_commands"],
     "byllm-log": ["add_cli_commands"],
     "byllm-usage": ["call_llm", "llm_acomplete", "llm_complete"],
-    "byllm-tracing": ["call_llm"],
+    "byllm-tracing": [],
 }
 
 

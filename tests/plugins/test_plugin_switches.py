@@ -44,11 +44,11 @@ for name in ("call_llm", "llm_complete", "llm_acomplete"):
 """
 
 
-def test_default_install_adds_only_usage_and_the_tracing_check(tmp_path: Path) -> None:
+def test_default_install_adds_only_usage(tmp_path: Path) -> None:
     result = run_python(DEFAULT_HOOKS, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "call_llm ['byllm', 'byllm-tracing', 'byllm-usage']",
+        "call_llm ['byllm', 'byllm-usage']",
         "llm_complete ['byllm', 'byllm-usage']",
         "llm_acomplete ['byllm', 'byllm-usage']",
     ]
@@ -98,16 +98,50 @@ def test_a_model_or_a_call_asking_for_a_feature_switches_it_on(tmp_path: Path, p
     assert cache.switch.active and calllog.switch.active
 
 
-def test_completion_spans_are_registered_only_while_tracing_is_on(provider) -> None:
+def test_span_hooks_are_registered_only_while_tracing_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("opentelemetry.sdk")
     from opentelemetry.sdk.trace import TracerProvider
 
-    assert "byllm-tracing:completions" not in hook_plugins("llm_complete")
+    assert "byllm-tracing:hooks" not in hook_plugins("call_llm")
     tracer_provider = TracerProvider()
     tracing.use_tracer_provider(tracer_provider)
     try:
-        assert "byllm-tracing:completions" in hook_plugins("llm_complete")
+        assert "byllm-tracing:hooks" in hook_plugins("call_llm")
+        assert "byllm-tracing:hooks" in hook_plugins("llm_complete")
+        monkeypatch.setenv("BYLLM_TRACING", "off")
+        reload_settings()
+        assert "byllm-tracing:hooks" not in hook_plugins("llm_complete")
     finally:
         tracing.use_tracer_provider(None)
         tracer_provider.shutdown()
-    assert "byllm-tracing:completions" not in hook_plugins("llm_complete")
+    assert "byllm-tracing:hooks" not in hook_plugins("call_llm")
+
+
+GLOBAL_PROVIDER_SET_LATE = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from byllm.lib import Model, by
+from byllm.settings import reload_settings
+
+@by(Model("mockllm", outputs=["a", "b"]))
+def shout(word: str) -> str:
+    '''Echo.'''
+
+shout("x")  # no provider yet: no spans, no tracing hooks
+exporter = InMemorySpanExporter()
+tracer_provider = TracerProvider()
+tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(tracer_provider)
+reload_settings()  # the model was made before the provider: tell byllm to look again
+shout("y")
+print(sorted(span.name for span in exporter.get_finished_spans()))
+"""
+
+
+def test_a_global_provider_set_after_the_models_is_picked_up_on_reload(tmp_path: Path) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    result = run_python(GLOBAL_PROVIDER_SET_LATE, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['by_llm shout', 'chat mockllm']"

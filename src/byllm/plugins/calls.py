@@ -74,6 +74,10 @@ def when_settled(result: Any, finish: Callable[[Any, BaseException | None], None
     returns for ``async def`` functions) is returned unchanged and finishes when
     it completes. Any other awaitable is wrapped in a task that finishes after it.
     """
+    kind = type(result)
+    if kind in _PLAIN_TYPES:  # the common case, one look-up: a value of a type seen before
+        finish(result, None)
+        return result
     # asyncio is imported only by programs that use it; without it nothing is a future.
     asyncio = sys.modules.get("asyncio")
     if asyncio is not None and isinstance(result, asyncio.Future):
@@ -85,8 +89,15 @@ def when_settled(result: Any, finish: Callable[[Any, BaseException | None], None
         import asyncio
 
         return asyncio.ensure_future(_await_then_finish(result, finish))
+    if len(_PLAIN_TYPES) < _PLAIN_TYPES_LIMIT and not isinstance(result, types.GeneratorType):
+        _PLAIN_TYPES.add(kind)  # neither a future nor awaitable: instances never are
     finish(result, None)
     return result
+
+
+# Types whose instances were found to be plain values (no __await__, not futures).
+_PLAIN_TYPES: set[type] = set()
+_PLAIN_TYPES_LIMIT = 1024
 
 
 def _finish_future(future: Any, finish: Callable[[Any, BaseException | None], None]) -> None:

@@ -22,12 +22,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
-from jaclang.runtimelib.machine import hookimpl, plugin_manager
+from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
 from byllm.plugins.calls import when_settled
 from byllm.plugins.records import function_name, is_cache_hit
-from byllm.providers.base import CompletionReply, CompletionRequest
 from byllm.plugins.switches import HookSwitch, add_switch
+from byllm.providers.base import CompletionReply, CompletionRequest
 from byllm.settings import get_settings
 
 if TYPE_CHECKING:

@@ -1,5 +1,9 @@
 """The usage plugin: tokens and cost per call and per run, retries and tool turns included.
 
+It is on by default, so it is kept cheap: a call appends its replies to a
+tally and adds them to the run's token counts; the last call's
+:class:`CallUsage` and the run's cost are worked out only when asked for.
+
 Token counts come from the providers' usage data. Cost uses a price table in
 USD per million tokens that users extend with :func:`set_price` or the config
 file's ``[byllm.prices]`` table. Replies served from a cache cost nothing.
@@ -7,7 +11,6 @@ file's ``[byllm.prices]`` table. Replies served from a cache cost nothing.
 
 from __future__ import annotations
 
-import collections
 import contextvars
 import threading
 import time
@@ -179,8 +182,8 @@ def usage_of_completions(function: str, model_name: str, events: list[Completion
 class CallTally:
     """One ``by llm()`` call's replies, kept as they arrive and added up only when asked.
 
-    Counting runs on every call, so it only appends; :meth:`usage` and the run
-    totals do the arithmetic later.
+    Counting runs on every call, so it only appends; :meth:`usage` does the
+    arithmetic when the last call's usage is asked for.
     """
 
     __slots__ = ("caller", "model_name", "replies", "finished")
@@ -213,9 +216,7 @@ class CallTally:
                 continue
             usage.input_tokens += tokens.input_tokens
             usage.output_tokens += tokens.output_tokens
-            cost = cost_of(reply.model or self.model_name, tokens.input_tokens, tokens.output_tokens)
-            if cost is None and reply.model:
-                cost = cost_of(self.model_name, tokens.input_tokens, tokens.output_tokens)
+            cost = _priced(self.model_name, reply.model, tokens.input_tokens, tokens.output_tokens)
             usage.cost = None if cost is None or usage.cost is None else usage.cost + cost
         usage.retries = max(final_replies - 1, 0)
         return usage
@@ -224,17 +225,17 @@ class CallTally:
 class UsageLedger:
     """The last call's usage and the run's totals, safe across threads.
 
-    Finished calls wait in a queue and are added to the totals when the totals
-    are read (or the queue grows long), so a call only pays for an append.
+    Counting is kept to a few additions per completion: tokens are summed per
+    (model, replying model) pair and priced only when the totals are read, with
+    the prices known then.
     """
-
-    SETTLE_EVERY = 1000  # finished calls kept before they are added up anyway
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last: CallTally | None = None
-        self._finished: collections.deque[CallTally] = collections.deque()
-        self._run = RunUsage()
+        self._calls = 0
+        # (model name, reply's model name) -> [completions, cached, input tokens, output tokens]
+        self._counts: dict[tuple[str, str], list[int]] = {}
 
     @property
     def last(self) -> CallUsage | None:
@@ -242,55 +243,70 @@ class UsageLedger:
         last = self._last
         return None if last is None else last.usage()
 
+    def add(self, call: CallTally) -> None:
+        """Count one finished call and its completions (one lock per call)."""
+        call.finished = time.time()
+        model_name = call.model_name
+        all_counts = self._counts
+        with self._lock:
+            self._last = call
+            self._calls += 1
+            for reply in call.replies:
+                key = (model_name, "" if reply is None else reply.model)
+                counts = all_counts.get(key)
+                if counts is None:
+                    counts = all_counts[key] = [0, 0, 0, 0]
+                counts[0] += 1
+                if reply is None:
+                    continue
+                if is_cache_hit(reply):
+                    counts[1] += 1
+                elif reply.usage is not None:
+                    counts[2] += reply.usage.input_tokens
+                    counts[3] += reply.usage.output_tokens
+
     @property
     def run(self) -> RunUsage:
-        """Totals of every finished call."""
-        self._settle()
-        return self._run
-
-    def add(self, call: CallTally) -> None:
-        """Count one finished call."""
-        call.finished = time.time()
-        self._last = call
-        self._finished.append(call)  # deque appends are thread-safe
-        if len(self._finished) >= self.SETTLE_EVERY:
-            self._settle()
-
-    def _settle(self) -> None:
+        """Totals of every call so far, priced now."""
         with self._lock:
-            finished = self._finished
-            while finished:
-                self._add_to_run(finished.popleft().usage())
-
-    def _add_to_run(self, usage: CallUsage) -> None:
-        run = self._run
-        run.calls += 1
-        run.completions += usage.completions
-        run.cached_completions += usage.cached_completions
-        run.input_tokens += usage.input_tokens
-        run.output_tokens += usage.output_tokens
-        if usage.cost is None:
-            run.unpriced_tokens += usage.total_tokens
-        else:
-            run.cost += usage.cost
-        per_model = run.by_model.get(usage.model)
-        if per_model is None:
-            per_model = run.by_model[usage.model] = CallUsage(function="*", model=usage.model)
-        per_model.completions += usage.completions
-        per_model.cached_completions += usage.cached_completions
-        per_model.input_tokens += usage.input_tokens
-        per_model.output_tokens += usage.output_tokens
-        if per_model.cost is not None and usage.cost is not None:
-            per_model.cost += usage.cost
-        else:
-            per_model.cost = None
+            run = RunUsage(calls=self._calls)
+            counts = [(key, list(values)) for key, values in self._counts.items()]
+        for (model_name, reply_model), (completions, cached, input_tokens, output_tokens) in counts:
+            cost = _priced(model_name, reply_model, input_tokens, output_tokens)
+            run.completions += completions
+            run.cached_completions += cached
+            run.input_tokens += input_tokens
+            run.output_tokens += output_tokens
+            if cost is None:
+                run.unpriced_tokens += input_tokens + output_tokens
+            else:
+                run.cost += cost
+            per_model = run.by_model.get(model_name)
+            if per_model is None:
+                per_model = run.by_model[model_name] = CallUsage(function="*", model=model_name)
+            per_model.completions += completions
+            per_model.cached_completions += cached
+            per_model.input_tokens += input_tokens
+            per_model.output_tokens += output_tokens
+            per_model.cost = None if cost is None or per_model.cost is None else per_model.cost + cost
+        return run
 
     def reset(self) -> None:
         """Forget everything counted."""
         with self._lock:
             self._last = None
-            self._finished.clear()
-            self._run = RunUsage()
+            self._calls = 0
+            self._counts.clear()
+
+
+def _priced(model_name: str, reply_model: str, input_tokens: int, output_tokens: int) -> float | None:
+    """The cost of tokens a model answered, by the replying model's price or else the configured one's."""
+    if not input_tokens and not output_tokens:
+        return 0.0
+    cost = cost_of(reply_model or model_name, input_tokens, output_tokens)
+    if cost is None and reply_model:
+        cost = cost_of(model_name, input_tokens, output_tokens)
+    return cost
 
 
 ledger = UsageLedger()
