@@ -9,16 +9,14 @@ file keyed on those times. Set ``JAC_NO_PLUGIN_CACHE=1`` to always scan.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
 import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -39,27 +37,27 @@ class PluginEntryPoint:
         return target
 
 
-def cache_directory() -> Path:
+def cache_directory() -> str:
     """Where jac keeps per-user caches (``JAC_CACHE_DIR``, else the XDG cache dir)."""
     configured = os.environ.get("JAC_CACHE_DIR")
     if configured:
-        return Path(configured)
+        return configured
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jac"
+    return os.path.join(base, "jac")
 
 
-def _path_fingerprint() -> str:
-    """A digest of every ``sys.path`` directory and its modification time."""
-    digest = hashlib.sha256(sys.version.encode())
+def _path_fingerprint() -> list[Any]:
+    """The Python version and every ``sys.path`` directory with its modification time."""
+    fingerprint: list[Any] = [sys.version]
     for entry in sys.path:
         if not entry:  # the current directory: changes all the time, never holds installed plugins
             continue
         try:
-            stamp = os.stat(entry or ".").st_mtime_ns
+            stamp = os.stat(entry).st_mtime_ns
         except OSError:
             stamp = 0
-        digest.update(f"{entry}\0{stamp}\0".encode())
-    return digest.hexdigest()
+        fingerprint.append([entry, stamp])
+    return fingerprint
 
 
 def _scan(group: str) -> list[PluginEntryPoint]:
@@ -78,9 +76,10 @@ def group_entry_points(group: str) -> list[PluginEntryPoint]:
     if os.environ.get("JAC_NO_PLUGIN_CACHE"):
         return _scan(group)
     fingerprint = _path_fingerprint()
-    cache_file = cache_directory() / f"entry-points-{group}.json"
+    cache_file = os.path.join(cache_directory(), f"entry-points-{group}.json")
     try:
-        cached = json.loads(cache_file.read_text())
+        with open(cache_file, encoding="utf-8") as handle:
+            cached = json.load(handle)
         if cached.get("format") == CACHE_FORMAT and cached.get("fingerprint") == fingerprint:
             return [PluginEntryPoint(**item) for item in cached["entry_points"]]
     except (OSError, ValueError, TypeError, KeyError):
@@ -88,9 +87,10 @@ def group_entry_points(group: str) -> list[PluginEntryPoint]:
     found = _scan(group)
     payload = {"format": CACHE_FORMAT, "fingerprint": fingerprint, "entry_points": [asdict(item) for item in found]}
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(payload))
+        os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+        partial = f"{cache_file}.{os.getpid()}.tmp"
+        with open(partial, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
         os.replace(partial, cache_file)
     except OSError:
         pass  # a read-only home only costs the scan next time

@@ -6,7 +6,6 @@ Plugins implement hooks marked with :data:`hookimpl` and are registered on
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable
@@ -21,7 +20,6 @@ PROJECT_NAME = "jac"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
-logger = logging.getLogger(__name__)
 
 
 class JacMachineSpec:
