@@ -20,11 +20,11 @@ from byllm.providers.clients import cached_async_client, cached_client, key_fing
 from byllm.providers.openai_provider import object_schema, schema_name
 from byllm.providers.transport import (
     RetryPolicy,
-    TransientError,
     acall_with_retries,
+    astream_text,
     call_with_retries,
     classify_sdk_error,
-    is_sdk_error,
+    stream_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -159,15 +159,7 @@ class AnthropicProvider:
         client = self.client()
         events = call_with_retries(lambda: client.messages.create(**arguments), self.policy, self.classify, self.name)
         try:
-            for event in events:
-                text = event_text(event)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = self.classify(error)
-            raise (mapped.error if isinstance(mapped, TransientError) else mapped) from None
+            yield from stream_text(events, event_text, self.classify)
         finally:
             events.close()
 
@@ -179,15 +171,8 @@ class AnthropicProvider:
             lambda: client.messages.create(**arguments), self.policy, self.classify, self.name
         )
         try:
-            async for event in events:
-                text = event_text(event)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = self.classify(error)
-            raise (mapped.error if isinstance(mapped, TransientError) else mapped) from None
+            async for text in astream_text(events, event_text, self.classify):
+                yield text
         finally:
             await events.close()
 

@@ -21,11 +21,11 @@ from byllm.providers.openai_provider import (
 )
 from byllm.providers.transport import (
     RetryPolicy,
-    TransientError,
     acall_with_retries,
+    astream_text,
     call_with_retries,
     classify_sdk_error,
-    is_sdk_error,
+    stream_text,
 )
 
 PREFIX = "litellm/"
@@ -139,16 +139,7 @@ class LiteLLMProvider:
         litellm = _litellm()
         arguments, _ = self.request_arguments(litellm, request, stream=True)
         chunks = call_with_retries(lambda: litellm.completion(**arguments), self.policy, self.classify, self.name)
-        try:
-            for chunk in chunks:
-                text = chunk_text(chunk)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = self.classify(error)
-            raise (mapped.error if isinstance(mapped, TransientError) else mapped) from None
+        yield from stream_text(chunks, chunk_text, self.classify)
 
     async def astream(self, request: CompletionRequest) -> AsyncIterator[str]:
         """Async form of :meth:`stream`."""
@@ -157,13 +148,5 @@ class LiteLLMProvider:
         chunks = await acall_with_retries(
             lambda: litellm.acompletion(**arguments), self.policy, self.classify, self.name
         )
-        try:
-            async for chunk in chunks:
-                text = chunk_text(chunk)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = self.classify(error)
-            raise (mapped.error if isinstance(mapped, TransientError) else mapped) from None
+        async for text in astream_text(chunks, chunk_text, self.classify):
+            yield text

@@ -19,11 +19,11 @@ from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, T
 from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
 from byllm.providers.transport import (
     RetryPolicy,
-    TransientError,
     acall_with_retries,
+    astream_text,
     call_with_retries,
     classify_sdk_error,
-    is_sdk_error,
+    stream_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -181,14 +181,7 @@ class OpenAICompatibleProvider:
             lambda: client.chat.completions.create(**arguments), self.policy, self.classify, self.name
         )
         try:
-            for chunk in chunks:
-                text = chunk_text(chunk)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            raise _final_error(self.classify(error)) from None
+            yield from stream_text(chunks, chunk_text, self.classify)
         finally:
             chunks.close()
 
@@ -200,25 +193,14 @@ class OpenAICompatibleProvider:
             lambda: client.chat.completions.create(**arguments), self.policy, self.classify, self.name
         )
         try:
-            async for chunk in chunks:
-                text = chunk_text(chunk)
-                if text:
-                    yield text
-        except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            raise _final_error(self.classify(error)) from None
+            async for text in astream_text(chunks, chunk_text, self.classify):
+                yield text
         finally:
             await chunks.close()
 
 
 def _env_key(name: str | None) -> str | None:
     return os.environ.get(name) if name else None
-
-
-def _final_error(mapped: Any) -> BaseException:
-    """The error to raise for a failure that cannot be retried (mid-stream)."""
-    return mapped.error if isinstance(mapped, TransientError) else mapped
 
 
 def create_parameters() -> frozenset[str]:

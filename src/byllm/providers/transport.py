@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from byllm.errors import (
     AuthenticationError,
@@ -241,3 +241,45 @@ async def acall_with_retries(
             raise mapped.error from None
         logger.info("%s: retry %d/%d in %.3fs after: %s", provider, attempt, policy.max_retries, wait, mapped.error)
         await asyncio.sleep(wait)
+
+
+def final_error(failure: ByLLMError | TransientError) -> ByLLMError:
+    """The error to raise for a failure that will not be retried."""
+    return failure.error if isinstance(failure, TransientError) else failure
+
+
+def stream_text(
+    stream: Iterable[Any],
+    text_of: Callable[[Any], str | None],
+    classify: Callable[[BaseException], ByLLMError | TransientError],
+) -> Iterator[str]:
+    """Yield the text of each streamed item; an SDK failure mid-stream becomes a byllm error.
+
+    Nothing is retried once text has flowed: the caller has already seen it.
+    """
+    try:
+        for item in stream:
+            text = text_of(item)
+            if text:
+                yield text
+    except Exception as error:
+        if not is_sdk_error(error):
+            raise
+        raise final_error(classify(error)) from None
+
+
+async def astream_text(
+    stream: AsyncIterable[Any],
+    text_of: Callable[[Any], str | None],
+    classify: Callable[[BaseException], ByLLMError | TransientError],
+) -> AsyncIterator[str]:
+    """Async form of :func:`stream_text`."""
+    try:
+        async for item in stream:
+            text = text_of(item)
+            if text:
+                yield text
+    except Exception as error:
+        if not is_sdk_error(error):
+            raise
+        raise final_error(classify(error)) from None
