@@ -20,15 +20,18 @@ file changed at run time (tests do it after ``monkeypatch.setenv``).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from _thread import allocate_lock  # threading.Lock itself, without importing threading
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from byllm.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# pathlib, json and tomllib are imported only by the code reading a setting that
+# needs them: importing this module is part of every `jac` start-up.
 
 FALLBACK_MODEL = "gpt-4o-mini"
 
@@ -37,30 +40,95 @@ CONFIG_FILE_NAMES = ("jac.toml", "pyproject.toml")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "none"})
 
+_SETTING_NAMES = (
+    "default_model",
+    "retries",
+    "cache",
+    "cache_ttl",
+    "cache_mock",
+    "log",
+    "tracing",
+    "params",
+    "prices",
+    "config_file",
+)
 
-@dataclass(frozen=True)
+
 class Settings:
-    """byllm's settings from the environment, the config file and the defaults.
+    """byllm's settings from the environment, the config file and the defaults (immutable).
 
     ``cache`` is a backend URL (``sqlite:///path`` or ``redis://...``) or ``None``
     (off); ``log`` is the call log's SQLite path or ``None`` (off); ``tracing`` is
     ``"auto"`` (on when OpenTelemetry is importable), ``"on"`` or ``"off"``.
+    A plain class rather than a dataclass, so importing this module stays cheap.
     """
 
-    default_model: str = FALLBACK_MODEL
-    retries: int | None = None
-    cache: str | None = None
-    cache_ttl: float | None = None
-    cache_mock: bool = False
-    log: Path | None = None
-    tracing: str = "auto"
-    params: dict[str, Any] = field(default_factory=dict)
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
-    config_file: Path | None = None
+    __slots__ = _SETTING_NAMES
+
+    default_model: str
+    retries: int | None
+    cache: str | None
+    cache_ttl: float | None
+    cache_mock: bool
+    log: Path | None
+    tracing: str
+    params: dict[str, Any]
+    prices: dict[str, tuple[float, float]]
+    config_file: Path | None
+
+    def __init__(
+        self,
+        default_model: str = FALLBACK_MODEL,
+        retries: int | None = None,
+        cache: str | None = None,
+        cache_ttl: float | None = None,
+        cache_mock: bool = False,
+        log: Path | None = None,
+        tracing: str = "auto",
+        params: dict[str, Any] | None = None,
+        prices: dict[str, tuple[float, float]] | None = None,
+        config_file: Path | None = None,
+    ) -> None:
+        values = (
+            default_model,
+            retries,
+            cache,
+            cache_ttl,
+            cache_mock,
+            log,
+            tracing,
+            {} if params is None else params,
+            {} if prices is None else prices,
+            config_file,
+        )
+        for name, value in zip(_SETTING_NAMES, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Settings are read-only: cannot assign to {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _SETTING_NAMES)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _SETTING_NAMES)
+        return f"Settings({fields})"
 
 
 def user_cache_dir() -> Path:
     """Where byllm keeps its cache by default (``$XDG_CACHE_HOME/byllm``)."""
+    from pathlib import Path
+
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "cache"
@@ -69,6 +137,8 @@ def user_cache_dir() -> Path:
 
 def user_data_dir() -> Path:
     """Where byllm keeps its call log by default (``$XDG_DATA_HOME/byllm``)."""
+    from pathlib import Path
+
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "data"
@@ -212,6 +282,8 @@ def parse_prices(table: Any, source: str) -> dict[str, tuple[float, float]]:
 
 
 def _resolve_path(text: str, base_dir: Path | None) -> Path:
+    from pathlib import Path
+
     path = Path(text).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -223,19 +295,28 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
     """The nearest ``jac.toml`` ``[byllm]`` / ``pyproject.toml`` ``[tool.byllm]`` and its section."""
     explicit = os.environ.get("BYLLM_CONFIG")
     if explicit:
+        from pathlib import Path
+
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigurationError(f"BYLLM_CONFIG names {str(path)!r}, which is not a file")
         return path, _byllm_section(path) or {}
-    directory = (start or Path.cwd()).resolve()
-    for folder in (directory, *directory.parents):
+    # os.path, not pathlib, for the walk up: most runs find no config file at all.
+    folder = os.path.realpath(os.getcwd() if start is None else os.fspath(start))
+    while True:
         for name in CONFIG_FILE_NAMES:
-            path = folder / name
-            if path.is_file():
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                from pathlib import Path
+
+                path = Path(candidate)
                 section = _byllm_section(path)
                 if section is not None:
                     return path, section
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _byllm_section(path: Path) -> dict[str, Any] | None:
@@ -322,6 +403,8 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     if "BYLLM_TRACING" in env:
         values["tracing"] = parse_tracing(env["BYLLM_TRACING"], "BYLLM_TRACING")
     if env.get("BYLLM_PARAMS"):
+        import json
+
         try:
             params = json.loads(env["BYLLM_PARAMS"])
         except json.JSONDecodeError as error:
@@ -345,7 +428,7 @@ ENVIRONMENT_VARIABLES = (
 )
 
 _settings: Settings | None = None
-_lock = threading.Lock()
+_lock = allocate_lock()
 _listeners: list[Callable[[Settings], None]] = []
 
 

@@ -8,8 +8,26 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from byllm.plugins.marks import CACHE_HIT, function_name, is_cache_hit, mark_cache_hit
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, Usage
 from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
+
+__all__ = [
+    "CACHE_HIT",
+    "KEY_VERSION",
+    "NotStorable",
+    "canonical_json",
+    "function_name",
+    "is_cache_hit",
+    "is_mock_model",
+    "mark_cache_hit",
+    "reply_from_data",
+    "reply_to_data",
+    "request_data",
+    "request_key",
+    "scrub_secrets",
+    "to_json_value",
+]
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -117,21 +135,6 @@ def scrub_secrets(data: Any) -> Any:
     return data
 
 
-CACHE_HIT = "byllm-cache-hit"
-
-
-def mark_cache_hit(reply: CompletionReply, source: str) -> CompletionReply:
-    """Mark a reply as served from a cache (so usage counts no cost for it)."""
-    reply.raw = {CACHE_HIT: source}
-    return reply
-
-
-def is_cache_hit(reply: Any) -> bool:
-    """Whether a reply was served from a cache rather than by the provider."""
-    raw = getattr(reply, "raw", None)
-    return isinstance(raw, dict) and CACHE_HIT in raw
-
-
 def is_mock_model(model: Model) -> bool:
     """Whether ``model`` is byllm's scripted mock (its outputs are consumed in order)."""
     if model.model_name in MOCK_MODEL_NAMES:
@@ -140,9 +143,3 @@ def is_mock_model(model: Model) -> bool:
         return isinstance(model.provider, MockProvider)
     except Exception:  # a provider that cannot even be built is not the mock
         return False
-
-
-def function_name(caller: Any) -> str:
-    """A readable name for the function a call answers."""
-    function = getattr(caller, "__func__", caller)
-    return getattr(function, "__qualname__", None) or getattr(function, "__name__", None) or repr(caller)

@@ -16,24 +16,20 @@ was created is picked up by ``byllm.settings.reload_settings()``.
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
-from byllm.plugins.calls import when_settled
-from byllm.plugins.records import function_name, is_cache_hit
+from byllm.plugins.marks import function_name, is_cache_hit
+from byllm.plugins.settle import when_settled
 from byllm.plugins.switches import HookSwitch, add_switch
-from byllm.providers.base import CompletionReply, CompletionRequest
 from byllm.settings import get_settings
 
 if TYPE_CHECKING:
     from byllm.llm import Model
-
-logger = logging.getLogger(__name__)
+    from byllm.providers.base import CompletionReply, CompletionRequest
 
 TRACER_NAME = "byllm"
 
@@ -82,9 +78,13 @@ def use_tracer_provider(provider: Any) -> None:
 def _opentelemetry_installed(mode: str) -> bool:
     global _available
     if _available is None:
+        import importlib.util  # here, not at module level: every `jac` start-up loads this plugin
+
         _available = importlib.util.find_spec("opentelemetry") is not None
         if not _available and mode == "on":
-            logger.warning("BYLLM_TRACING=on but opentelemetry is not installed: pip install 'jaclang-byllm[tracing]'")
+            import logging
+
+            logging.getLogger(__name__).warning("BYLLM_TRACING=on but opentelemetry is not installed: pip install 'jaclang-byllm[tracing]'")
     return _available
 
 

@@ -12,20 +12,32 @@ file's ``[byllm.prices]`` table. Replies served from a cache cost nothing.
 from __future__ import annotations
 
 import contextvars
-import threading
 import time
-from dataclasses import dataclass, field
+from _thread import allocate_lock  # threading.Lock itself, without importing threading
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from jaclang.runtimelib.machine import hookimpl
 import byllm.hooks  # noqa: F401  (the llm_complete hook specs)
-from byllm.plugins.calls import CompletionEvent, when_settled
-from byllm.plugins.records import function_name, is_cache_hit
-from byllm.providers.base import CompletionReply, CompletionRequest
+from byllm.plugins.marks import function_name, is_cache_hit
+from byllm.plugins.settle import when_settled
 from byllm.settings import get_settings, when_settings_load
 
 if TYPE_CHECKING:
     from byllm.llm import Model
+    from byllm.plugins.usage_totals import CallUsage, RunUsage, usage_of_completions  # noqa: F401
+    from byllm.providers.base import CompletionReply, CompletionRequest
+
+# Built when usage is read, not when the plugin loads: see byllm.plugins.usage_totals.
+_REPORT_NAMES = frozenset({"CallUsage", "RunUsage", "usage_of_completions"})
+
+
+def __getattr__(name: str) -> Any:
+    """``CallUsage``, ``RunUsage`` and ``usage_of_completions``, imported on first use."""
+    if name in _REPORT_NAMES:
+        from byllm.plugins import usage_totals
+
+        return getattr(usage_totals, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # USD per million tokens (input, output), list prices when this table was written.
 # Names match exactly or by prefix (``gpt-4o-mini-2024-07-18`` uses ``gpt-4o-mini``);
@@ -55,7 +67,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 _user_prices: dict[str, tuple[float, float]] = {}
-_lock = threading.Lock()
+_lock = allocate_lock()
 # price_of per model name, so costing a completion is one dictionary look-up;
 # emptied when a price changes (set_price, settings reloaded).
 _price_memo: dict[str, tuple[float, float] | None] = {}
@@ -113,72 +125,6 @@ def cost_of(model_name: str, input_tokens: int, output_tokens: int) -> float | N
     return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
 
 
-@dataclass
-class CallUsage:
-    """Tokens and cost of one ``by llm()`` call (every completion it made)."""
-
-    function: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = 0.0
-    completions: int = 0
-    cached_completions: int = 0
-    retries: int = 0
-    finished: float = field(default_factory=time.time)
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
-
-
-@dataclass
-class RunUsage:
-    """Totals for this process so far, overall and per model."""
-
-    calls: int = 0
-    completions: int = 0
-    cached_completions: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float = 0.0
-    unpriced_tokens: int = 0
-    by_model: dict[str, CallUsage] = field(default_factory=dict)
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
-
-
-def usage_of_completions(function: str, model_name: str, events: list[CompletionEvent]) -> CallUsage:
-    """Add up the usage of a call's completions; cache hits cost nothing."""
-    usage = CallUsage(function=function, model=model_name)
-    for event in events:
-        usage.completions += 1
-        reply = event.reply
-        if reply is None:
-            continue
-        if event.cached:
-            usage.cached_completions += 1
-            continue
-        if reply.usage is None:
-            continue
-        usage.input_tokens += reply.usage.input_tokens
-        usage.output_tokens += reply.usage.output_tokens
-        cost = cost_of(reply.model or model_name, reply.usage.input_tokens, reply.usage.output_tokens)
-        if cost is None:
-            cost = cost_of(model_name, reply.usage.input_tokens, reply.usage.output_tokens)
-        if cost is None or usage.cost is None:
-            usage.cost = None
-        else:
-            usage.cost += cost
-    finals = [event for event in events if event.reply is not None and not event.reply.tool_calls]
-    usage.retries = max(len(finals) - 1, 0)
-    return usage
-
-
 class CallTally:
     """One ``by llm()`` call's replies, kept as they arrive and added up only when asked.
 
@@ -196,6 +142,8 @@ class CallTally:
 
     def usage(self) -> CallUsage:
         """Tokens and cost of the call's completions; cache hits cost nothing."""
+        from byllm.plugins.usage_totals import CallUsage
+
         usage = CallUsage(
             function=function_name(self.caller) if self.caller is not None else "-",
             model=self.model_name,
@@ -231,7 +179,7 @@ class UsageLedger:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._last: CallTally | None = None
         self._calls = 0
         # (model name, reply's model name) -> [completions, cached, input tokens, output tokens]
@@ -268,6 +216,8 @@ class UsageLedger:
     @property
     def run(self) -> RunUsage:
         """Totals of every call so far, priced now."""
+        from byllm.plugins.usage_totals import CallUsage, RunUsage
+
         with self._lock:
             run = RunUsage(calls=self._calls)
             counts = [(key, list(values)) for key, values in self._counts.items()]

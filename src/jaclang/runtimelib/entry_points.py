@@ -5,31 +5,60 @@ costs tens of milliseconds, more than the rest of ``jac run``'s start-up. The
 result only changes when packages are installed or removed, which changes the
 modification time of a ``sys.path`` directory, so it is cached in a small JSON
 file keyed on those times. Set ``JAC_NO_PLUGIN_CACHE=1`` to always scan.
+
+The file is plain tab-separated lines rather than JSON, and the entry-point
+record a plain class rather than a dataclass: every ``jac`` start-up reads it,
+and neither :mod:`json` nor :mod:`dataclasses` is needed otherwise.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import sys
-from dataclasses import asdict, dataclass
 from typing import Any
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+_FIELDS = ("name", "value", "distribution", "version")
 
 
-@dataclass(frozen=True)
 class PluginEntryPoint:
-    """One entry point of a group, with the distribution that declares it."""
+    """One entry point of a group, with the distribution that declares it (immutable)."""
+
+    __slots__ = _FIELDS
 
     name: str
     value: str
     distribution: str
     version: str
 
+    def __init__(self, name: str, value: str, distribution: str, version: str) -> None:
+        for field_name, field_value in zip(_FIELDS, (name, value, distribution, version)):
+            object.__setattr__(self, field_name, field_value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"PluginEntryPoint is immutable: cannot set {name!r}")
+
+    def _key(self) -> tuple[str, str, str, str]:
+        return (self.name, self.value, self.distribution, self.version)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PluginEntryPoint):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"PluginEntryPoint(name={self.name!r}, value={self.value!r}, "
+            f"distribution={self.distribution!r}, version={self.version!r})"
+        )
+
     def load(self) -> Any:
         """Import the object the entry point names (``module:attribute.path``)."""
+        import importlib
+
         module_name, _, attribute_path = self.value.partition(":")
         target: Any = importlib.import_module(module_name.strip())
         for attribute in filter(None, attribute_path.strip().split(".")):
@@ -46,9 +75,9 @@ def cache_directory() -> str:
     return os.path.join(base, "jac")
 
 
-def _path_fingerprint() -> list[Any]:
-    """The Python version and every ``sys.path`` directory with its modification time."""
-    fingerprint: list[Any] = [sys.version]
+def _path_fingerprint() -> list[str]:
+    """The Python version and every ``sys.path`` directory with its modification time, one line each."""
+    fingerprint = [sys.version.replace("\n", " ")]
     for entry in sys.path:
         if not entry:  # the current directory: changes all the time, never holds installed plugins
             continue
@@ -56,7 +85,7 @@ def _path_fingerprint() -> list[Any]:
             stamp = os.stat(entry).st_mtime_ns
         except OSError:
             stamp = 0
-        fingerprint.append([entry, stamp])
+        fingerprint.append(f"{entry}\t{stamp}")
     return fingerprint
 
 
@@ -71,27 +100,96 @@ def _scan(group: str) -> list[PluginEntryPoint]:
     return found
 
 
+def _read_cache(cache_file: str, fingerprint: list[str]) -> list[PluginEntryPoint] | None:
+    """The cached entry points, or ``None`` when the file is missing, stale or damaged.
+
+    Layout: ``format N``, the fingerprint lines, a blank line, then one
+    tab-separated ``name value distribution version`` line per entry point.
+    """
+    try:
+        with open(cache_file, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+    except (OSError, ValueError):
+        return None
+    header = len(fingerprint) + 1
+    if len(lines) < header + 2 or lines[0] != f"format {CACHE_FORMAT}" or lines[1:header] != fingerprint:
+        return None
+    if lines[header] != "" or lines[-1] != "":
+        return None
+    found = []
+    for line in lines[header + 1 : -1]:
+        fields = line.split("\t")
+        if len(fields) != len(_FIELDS):
+            return None
+        found.append(PluginEntryPoint(*fields))
+    return found
+
+
+def _cacheable(fingerprint: list[str], found: list[PluginEntryPoint]) -> bool:
+    """Whether every value fits the line format (no stray tabs or line breaks)."""
+    if any("\n" in line or "\r" in line or line.count("\t") > 1 for line in fingerprint[1:]):
+        return False
+    return not any(
+        "\t" in text or "\n" in text or "\r" in text for item in found for text in item._key()
+    )
+
+
 def group_entry_points(group: str) -> list[PluginEntryPoint]:
     """Every entry point of ``group`` among the installed distributions."""
     if os.environ.get("JAC_NO_PLUGIN_CACHE"):
         return _scan(group)
     fingerprint = _path_fingerprint()
-    cache_file = os.path.join(cache_directory(), f"entry-points-{group}.json")
-    try:
-        with open(cache_file, encoding="utf-8") as handle:
-            cached = json.load(handle)
-        if cached.get("format") == CACHE_FORMAT and cached.get("fingerprint") == fingerprint:
-            return [PluginEntryPoint(**item) for item in cached["entry_points"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
+    cache_file = _cache_file(group, fingerprint)
+    cached = _read_cache(cache_file, fingerprint)
+    if cached is not None:
+        return cached
     found = _scan(group)
-    payload = {"format": CACHE_FORMAT, "fingerprint": fingerprint, "entry_points": [asdict(item) for item in found]}
+    if not _cacheable(fingerprint, found):
+        return found
+    lines = [f"format {CACHE_FORMAT}", *fingerprint, "", *("\t".join(item._key()) for item in found)]
     try:
         os.makedirs(os.path.dirname(cache_file), exist_ok=True)
         partial = f"{cache_file}.{os.getpid()}.tmp"
         with open(partial, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
+            handle.write("\n".join(lines) + "\n")
         os.replace(partial, cache_file)
+        _prune(group, cache_file)
     except OSError:
         pass  # a read-only home only costs the scan next time
     return found
+
+
+# Cache files kept per group: one per distinct sys.path (``jac``, ``python -c``,
+# ``python app.py`` in each project directory), so switching between them does
+# not rescan every time.
+KEPT_CACHE_FILES = 16
+
+
+def _cache_file(group: str, fingerprint: list[str]) -> str:
+    """The cache file for one group and one ``sys.path``: a 32-bit hash of the fingerprint is in its name."""
+    # FNV-1a by hand: a few hundred bytes hash faster than importing binascii or hashlib.
+    checksum = 0x811C9DC5
+    for byte in "\n".join(fingerprint).encode("utf-8", "surrogateescape"):
+        checksum = ((checksum ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return os.path.join(cache_directory(), f"entry-points-{group}-{checksum:08x}.txt")
+
+
+def _prune(group: str, kept: str) -> None:
+    """Remove the least recently written cache files of ``group`` beyond :data:`KEPT_CACHE_FILES`."""
+    directory = os.path.dirname(kept)
+    prefix = f"entry-points-{group}-"
+    stamped = []
+    for name in os.listdir(directory):
+        if name.startswith(prefix) and name.endswith(".txt"):
+            path = os.path.join(directory, name)
+            try:
+                stamped.append((os.stat(path).st_mtime_ns, path))
+            except OSError:
+                continue
+    stamped.sort(reverse=True)
+    for _, path in stamped[KEPT_CACHE_FILES:]:
+        if path != kept:
+            try:
+                os.remove(path)
+            except OSError:
+                pass  # another process removed it first

@@ -54,6 +54,16 @@ class JacPluginManager(pluggy.PluginManager):
         self.failed_plugins: dict[str, str] = {}
         self.plugin_sources: dict[str, tuple[str, str]] = {}
 
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        """Pluggy's hook-implementation check, skipping dunder attributes (never hooks).
+
+        Pluggy asks this for every name in ``dir(plugin)``; most are ``__doc__``,
+        ``__init__`` and the like, and skipping them keeps start-up registration cheap.
+        """
+        if name.startswith("__") and name.endswith("__"):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)  # type: ignore[arg-type]
+
     def disabled_plugin_names(self) -> set[str]:
         """Names listed in ``JAC_DISABLED_PLUGINS`` (comma separated)."""
         raw = os.environ.get("JAC_DISABLED_PLUGINS", "")
