@@ -189,6 +189,30 @@ def _next_wait(policy: RetryPolicy, attempt: int, failure: TransientError) -> fl
     return policy.backoff_delay(attempt)
 
 
+def _wait_before_retry(
+    error: Exception,
+    classify: Callable[[BaseException], ByLLMError | TransientError],
+    policy: RetryPolicy,
+    attempt: int,
+    provider: str,
+) -> float:
+    """Seconds to wait before retry ``attempt`` after ``error``; raises when it is not retried.
+
+    Errors from outside the provider SDKs propagate unchanged; permanent SDK
+    failures and exhausted retries raise the matching byllm error.
+    """
+    if not is_sdk_error(error):
+        raise error
+    mapped = classify(error)
+    if not isinstance(mapped, TransientError):
+        raise mapped from None
+    wait = _next_wait(policy, attempt, mapped)
+    if wait is None:
+        raise mapped.error from None
+    logger.info("%s: retry %d/%d in %.3fs after: %s", provider, attempt, policy.max_retries, wait, mapped.error)
+    return wait
+
+
 def call_with_retries(
     send: Callable[[], Result],
     policy: RetryPolicy,
@@ -203,16 +227,8 @@ def call_with_retries(
         except ByLLMError:
             raise
         except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = classify(error)
-        if not isinstance(mapped, TransientError):
-            raise mapped from None
-        attempt += 1
-        wait = _next_wait(policy, attempt, mapped)
-        if wait is None:
-            raise mapped.error from None
-        logger.info("%s: retry %d/%d in %.3fs after: %s", provider, attempt, policy.max_retries, wait, mapped.error)
+            attempt += 1
+            wait = _wait_before_retry(error, classify, policy, attempt, provider)
         time.sleep(wait)
 
 
@@ -230,16 +246,8 @@ async def acall_with_retries(
         except ByLLMError:
             raise
         except Exception as error:
-            if not is_sdk_error(error):
-                raise
-            mapped = classify(error)
-        if not isinstance(mapped, TransientError):
-            raise mapped from None
-        attempt += 1
-        wait = _next_wait(policy, attempt, mapped)
-        if wait is None:
-            raise mapped.error from None
-        logger.info("%s: retry %d/%d in %.3fs after: %s", provider, attempt, policy.max_retries, wait, mapped.error)
+            attempt += 1
+            wait = _wait_before_retry(error, classify, policy, attempt, provider)
         await asyncio.sleep(wait)
 
 
