@@ -18,7 +18,7 @@ class RedisCache:
             import redis
         except ImportError:
             raise ConfigurationError(
-                "the Redis cache needs the redis package: pip install 'jaclang-byllm[redis]'"
+                "the Redis cache needs the redis package: pip install 'jaclang[redis]'"
             ) from None
         self.url = url
         # Bounded waits: a hung cache server must slow a call down, never stall it.

@@ -6,7 +6,7 @@ with ``gen_ai.*`` attributes: operation, provider, request model and sampling
 parameters, response model, token usage and ``error.type`` on failure.
 
 Active when ``opentelemetry-api`` is installed (``pip install
-'jaclang-byllm[tracing]'``) and the application has set a tracer provider
+'jaclang[tracing]'``) and the application has set a tracer provider
 (``opentelemetry.trace.set_tracer_provider``, or ``use_tracer_provider`` here),
 unless ``BYLLM_TRACING=off``. The span wrappers are registered only while
 tracing is active, decided when the settings are (re)read, when a ``Model`` is
@@ -84,7 +84,7 @@ def _opentelemetry_installed(mode: str) -> bool:
         if not _available and mode == "on":
             import logging
 
-            logging.getLogger(__name__).warning("BYLLM_TRACING=on but opentelemetry is not installed: pip install 'jaclang-byllm[tracing]'")
+            logging.getLogger(__name__).warning("BYLLM_TRACING=on but opentelemetry is not installed: pip install 'jaclang[tracing]'")
     return _available
 
 
