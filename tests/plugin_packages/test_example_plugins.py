@@ -12,7 +12,7 @@ import ast
 import re
 from importlib import metadata
 
-from plugin_packages.venvs import EXAMPLE_PLUGINS, PluginVenv
+from plugin_packages.venvs import assert_logged_answer, EXAMPLE_PLUGINS, PluginVenv
 
 GET_ANSWER = """
 from byllm.lib import Model, by
@@ -156,14 +156,7 @@ def test_caching_plugin_asks_the_model_again_for_different_arguments(plugins_ven
 def test_logging_plugin_prints_each_call_with_model_arguments_duration_and_result(plugins_venv: PluginVenv) -> None:
     completed = plugins_venv.run_python(MOCK_PROGRAM, enabled={"logging"})
     assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
-    assert lines[:3] == [
-        "[LLM CALL] Starting: get_answer",
-        "[LLM CALL] Model: mockllm",
-        "[LLM CALL] Args: {'question': 'What is 2+2?'}",
-    ]
-    assert re.fullmatch(r"\[LLM CALL\] Completed: get_answer in \d+\.\d\ds", lines[3])
-    assert lines[4:] == ["[LLM CALL] Result: 4", "4"]
+    assert_logged_answer(completed.stdout)
 
 
 def test_logging_plugin_prints_the_error_of_a_failed_call_and_reraises_it(plugins_venv: PluginVenv) -> None:

@@ -8,7 +8,6 @@ run for real.
 from __future__ import annotations
 
 import importlib.util
-import re
 import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -16,7 +15,7 @@ from typing import Iterable, Mapping
 import pytest
 
 from plugin_packages.spec_document import spec_test_program
-from plugin_packages.venvs import PluginVenv
+from plugin_packages.venvs import assert_logged_answer, PluginVenv
 
 
 def _missing_compiler_part() -> str | None:
@@ -78,14 +77,7 @@ def test_spec_program_intercepted_by_my_byllm_plugin(plugins_venv: PluginVenv, t
 def test_spec_program_logged_by_the_logging_plugin(plugins_venv: PluginVenv, tmp_path: Path) -> None:
     completed = jac_run(plugins_venv, tmp_path, 'Model(model_name="mockllm", outputs=["4"])', enabled={"logging"})
     assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
-    assert lines[:3] == [
-        "[LLM CALL] Starting: get_answer",
-        "[LLM CALL] Model: mockllm",
-        "[LLM CALL] Args: {'question': 'What is 2+2?'}",
-    ]
-    assert re.fullmatch(r"\[LLM CALL\] Completed: get_answer in \d+\.\d\ds", lines[3])
-    assert lines[4:] == ["[LLM CALL] Result: 4", "4"]
+    assert_logged_answer(completed.stdout)
 
 
 def test_spec_program_cached_by_the_caching_plugin(plugins_venv: PluginVenv, tmp_path: Path) -> None:

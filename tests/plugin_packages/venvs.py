@@ -12,6 +12,7 @@ plugins are.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -214,3 +215,14 @@ def examples_venv(tmp_path_factory: pytest.TempPathFactory) -> PluginVenv:
         )
     return _shared_venvs["examples"]
 
+
+def assert_logged_answer(stdout: str) -> None:
+    """``stdout`` is the spec's logging plugin reporting one ``get_answer`` call answered ``4``, then the answer."""
+    lines = stdout.splitlines()
+    assert lines[:3] == [
+        "[LLM CALL] Starting: get_answer",
+        "[LLM CALL] Model: mockllm",
+        "[LLM CALL] Args: {'question': 'What is 2+2?'}",
+    ]
+    assert re.fullmatch(r"\[LLM CALL\] Completed: get_answer in \d+\.\d\ds", lines[3])
+    assert lines[4:] == ["[LLM CALL] Result: 4", "4"]
