@@ -7,7 +7,7 @@ each provider converts them to its own wire format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 Message = dict[str, Any]
 
@@ -63,7 +63,11 @@ class CompletionRequest:
 
 @dataclass
 class CompletionReply:
-    """A provider's answer: text and/or tool calls, usage, and the raw response."""
+    """A provider's answer: text and/or tool calls, usage, and the raw response.
+
+    ``value``/``has_value`` carry a ready value (the mock's non-string outputs, a
+    cached structured reply) that is checked against the return type instead of parsed.
+    """
 
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -72,6 +76,107 @@ class CompletionReply:
     raw: Any = None
     value: Any = None
     has_value: bool = False
+    cached: bool = False  # answered from a cache, not by the provider
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """One piece of a streamed reply: a text delta, and on the last piece the usage."""
+
+    text: str = ""
+    usage: Usage | None = None
+
+
+class StreamingReply(CompletionReply):
+    """The reply to a ``stream=True`` request: iterate it (sync or async) for text chunks.
+
+    It is a :class:`CompletionReply` whose ``text``, ``usage`` and ``chunks`` fill
+    in as the chunks are read. Whoever answers a streamed completion (a provider,
+    the mock, a cache replaying a stored stream) returns one; whoever wants the
+    finished reply (a cache storing it, the call record) registers
+    :meth:`add_done_callback`, which runs once the last chunk has been read.
+    A stream can be read once.
+    """
+
+    def __init__(
+        self,
+        source: Iterable[StreamChunk | str] | AsyncIterable[StreamChunk | str],
+        model: str = "",
+        raw: Any = None,
+    ) -> None:
+        super().__init__(text="", model=model, raw=raw)
+        self.chunks: list[str] = []
+        self.done = False
+        self._source = source
+        self._parts: list[str] = []
+        self._callbacks: list[Callable[[StreamingReply], None]] = []
+        self._started = False
+
+    @classmethod
+    def replay(cls, chunks: list[str], usage: Usage | None = None, model: str = "") -> StreamingReply:
+        """A stream that yields ``chunks`` again (cached or scripted replies), usage on the last."""
+        pieces = [StreamChunk(text) for text in chunks] or [StreamChunk("")]
+        pieces[-1] = StreamChunk(pieces[-1].text, usage)
+        return cls(pieces, model=model)
+
+    def add_done_callback(self, callback: Callable[[StreamingReply], None]) -> None:
+        """Run ``callback(self)`` once the whole stream has been read (at once if it already has)."""
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _take(self, piece: StreamChunk | str) -> str:
+        if isinstance(piece, str):
+            text = piece
+        else:
+            text = piece.text
+            if piece.usage is not None:
+                self.usage = piece.usage
+        if text:
+            self.chunks.append(text)
+            self._parts.append(text)
+        return text
+
+    def _claim(self) -> None:
+        if self._started:
+            raise RuntimeError("a streamed reply can be read only once")
+        self._started = True
+
+    def _finish(self) -> None:
+        self.text = "".join(self._parts)
+        self.done = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+    def __iter__(self) -> Iterator[str]:
+        """The text chunks, as they arrive."""
+        self._claim()
+        source = self._source
+        if not isinstance(source, Iterable):
+            raise TypeError("this streamed reply is asynchronous: read it with `async for`")
+        for piece in source:
+            text = self._take(piece)
+            if text:
+                yield text
+        self._finish()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        """The text chunks, as they arrive (a sync source is read in turn, without blocking on I/O)."""
+        self._claim()
+        source = self._source
+        if isinstance(source, AsyncIterable):
+            async for piece in source:
+                text = self._take(piece)
+                if text:
+                    yield text
+        else:
+            for piece in source:
+                text = self._take(piece)
+                if text:
+                    yield text
+        self._finish()
 
 
 @runtime_checkable
@@ -96,12 +201,12 @@ class AsyncProvider(Protocol):
 
 @runtime_checkable
 class StreamingProvider(Protocol):
-    """A provider that can stream text chunks."""
+    """A provider that can stream: chunks of text, the last one carrying the usage."""
 
-    def stream(self, request: CompletionRequest) -> Iterator[str]:
-        """Yield the reply text in chunks."""
+    def stream(self, request: CompletionRequest) -> Iterator[StreamChunk | str]:
+        """Yield the reply in chunks."""
         ...
 
-    def astream(self, request: CompletionRequest) -> AsyncIterator[str]:
-        """Yield the reply text in chunks, asynchronously."""
+    def astream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk | str]:
+        """Yield the reply in chunks, asynchronously."""
         ...
