@@ -20,12 +20,14 @@ from byllm.errors import (
     RateLimitError,
     ToolError,
 )
-from byllm.llm import CallRecord, Model
+from byllm.call import Attempt, CallRecord, ToolTurn
+from byllm.llm import Model
 from byllm.meaning import LOCAL_NAMES_ATTRIBUTE
 
 Target = TypeVar("Target")
 
 __all__ = [
+    "Attempt",
     "AuthenticationError",
     "ByLLMError",
     "CallRecord",
@@ -38,6 +40,7 @@ __all__ = [
     "ProviderTimeout",
     "RateLimitError",
     "ToolError",
+    "ToolTurn",
     "by",
     "sem",
 ]

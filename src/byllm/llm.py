@@ -1,80 +1,71 @@
-"""``Model``: a configured language model and the typed call path behind ``by llm()``.
+"""``Model``: a configured language model, its typed options, and ``invoke``.
 
-``Model.invoke(caller, args)`` is what byllm's ``call_llm`` hook runs: it builds
-the messages from the function's meaning, asks the provider (through the
-``llm_complete`` hook, so plugins see every completion), and turns the reply
-into the declared return type, retrying with the validation error when it does
-not fit.
+``Model.invoke(caller, args)`` is what byllm's ``call_llm`` hook runs; it hands
+the call to :mod:`byllm.call`, where every completion goes through the
+``llm_complete`` / ``llm_acomplete`` hooks.
+
+Options are explicit keyword parameters. Provider settings (``api_key``,
+``base_url``, ...) belong to the model; call options (sampling, retries, tools,
+streaming, context, cache and log switches) may be set on the model and per
+call (``llm(temperature=0.7)``, which is what ``by llm(temperature=0.7)`` does).
+An unknown name is a :class:`~byllm.errors.ConfigurationError` with a
+did-you-mean; anything provider-specific goes through ``extra_params``.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
+import difflib
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from byllm.errors import OutputConversionError
-from byllm.hooks import acomplete_through_plugins, complete_through_plugins
-from byllm.meaning import FunctionMeaning, describe_function
-from byllm.output import OutputType, ReplyMismatch, output_type
-from byllm.prompt import build_messages, retry_message
-from byllm.providers.base import CompletionReply, CompletionRequest, Message, Usage
-from byllm.plugins.switches import activate_for
+from jaclang.runtimelib import machine
+from byllm.errors import ConfigurationError
 from byllm.settings import default_retries, get_settings
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from byllm.call import CallRecord
+    from byllm.providers.base import CompletionReply, CompletionRequest, Message
 
 DEFAULT_RETRIES = 2
 HISTORY_LIMIT = 1000  # call records kept per model; older ones are dropped in halves
 
-# Keys byllm itself reads; every other configuration key is a sampling parameter
-# passed on to the provider (temperature, max_tokens, top_p, seed, ...).
-BYLLM_KEYS = frozenset(
-    {
-        "api_key",
-        "base_url",
-        "outputs",
-        "timeout",
-        "max_retries",
-        "retries",
-        "verbose",
-        "incl_info",
-        "excl_info",
-        "tools",
-        "stream",
-        "max_iterations",
-        "headers",
-        "provider",
-        "cache",
-        "log",
-        "json_mode",
-        "retry_backoff",
-    }
+# Settings of the model itself: they choose and configure its provider.
+PROVIDER_SETTINGS = (
+    "api_key", "base_url", "headers", "provider", "timeout", "max_retries", "retry_backoff", "json_mode", "outputs",
 )
+# Sampling parameters sent to the provider as they are.
+SAMPLING_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+# Options of a call, settable on the model (defaults) and per call.
+CALL_OPTIONS = (
+    *SAMPLING_PARAMS, "extra_params", "retries", "verbose", "incl_info", "excl_info",
+    "tools", "max_iterations", "stream", "cache", "log",
+)
+# Names upstream byllm's ``config={...}`` uses for ours.
+CONFIG_ALIASES = {"api_base": "base_url", "host": "base_url"}
 
 
-@dataclass
-class CallRecord:
-    """What one ``by llm()`` call sent and received; see :attr:`Model.last_call`."""
+def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"known names: {', '.join(sorted(known))}"
 
-    function: str
-    model_name: str
-    messages: list[Message]
-    replies: list[str] = field(default_factory=list)
-    value: Any = None
-    error: BaseException | None = None
-    usage: Usage = field(default_factory=Usage)
 
-    @property
-    def retries(self) -> int:
-        """How many extra completions the call needed because replies did not fit."""
-        return max(len(self.replies) - 1, 0)
+def check_options(given: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> dict[str, Any]:
+    """``given`` without unset (``None``) values; unknown names raise :class:`ConfigurationError`."""
+    options: dict[str, Any] = {}
+    for name, value in given.items():
+        if name not in allowed:
+            if where == "by llm(...)" and name in PROVIDER_SETTINGS:
+                raise ConfigurationError(
+                    f"{name!r} is a setting of the model, not of one call: pass it to Model(..., {name}=...)"
+                )
+            raise ConfigurationError(f"unknown parameter {name!r} for {where}: {_did_you_mean(name, allowed)}")
+        if value is not None:
+            options[name] = value
+    return options
 
 
 class _SharedState:
-    """State a model shares with the per-call copies ``model(...)`` makes."""
+    """What a model shares with the per-call copies ``model(...)`` makes."""
 
     def __init__(self) -> None:
         self.provider: Any = None
@@ -84,130 +75,159 @@ class _SharedState:
         self.last_call: CallRecord | None = None
 
 
-class TypedCall:
-    """One call in progress: the request to send and the replies received so far."""
-
-    def __init__(self, model: Model, meaning: FunctionMeaning, output: OutputType, request: CompletionRequest) -> None:
-        self.model = model
-        self.meaning = meaning
-        self.output = output
-        self.request = request
-        self.retries_left: int | None = None  # looked up on the first reply that does not fit
-        self.record = CallRecord(
-            function=meaning.qualified_name,
-            model_name=model.model_name,
-            messages=request.messages,
-        )
-
-    def accept(self, reply: CompletionReply) -> tuple[bool, Any]:
-        """Take a reply: ``(True, value)`` when it fits, ``(False, None)`` to ask again.
-
-        Raises :class:`OutputConversionError` once no retries are left.
-        """
-        record = self.record
-        record.replies.append(reply.text)
-        if reply.usage is not None:
-            record.usage.input_tokens += reply.usage.input_tokens
-            record.usage.output_tokens += reply.usage.output_tokens
-        try:
-            value = self.output.check(reply.value) if reply.has_value else self.output.parse(reply.text)
-        except ReplyMismatch as mismatch:
-            if self.retries_left is None:
-                self.retries_left = self.model.retries
-            if self.retries_left <= 0 or reply.has_value:
-                error = OutputConversionError(
-                    f"{self.meaning.qualified_name}: the model's reply does not fit the return type "
-                    f"{self.output.name} after {len(record.replies)} attempt(s). {mismatch.feedback}. "
-                    f"Raw reply: {reply.text[:500]!r}",
-                    raw_output=reply.value if reply.has_value else reply.text,
-                    expected_type=self.output.annotation,
-                    attempts=list(record.replies),
-                )
-                self.model._finish(record, error=error)
-                raise error from None
-            self.retries_left -= 1
-            logger.info("retrying %s: %s", self.meaning.qualified_name, mismatch.feedback)
-            self.request.messages = [
-                *self.request.messages,
-                {"role": "assistant", "content": reply.text},
-                retry_message(mismatch.feedback),
-            ]
-            record.messages = self.request.messages
-            return False, None
-        self.model._finish(record, value=value)
-        return True, value
-
-
 class Model:
     """A language model and its configuration.
 
-    ``Model("gpt-4o-mini", temperature=0.2)`` or ``Model(model_name=..., config={...})``.
-    Calling the model (``llm(temperature=0.7)``) returns a copy configured for one
-    call, which is how ``by llm(...)`` passes call parameters.
+    ``Model("gpt-4o-mini", temperature=0.2)``, ``Model(model_name="mockllm",
+    outputs=[...])`` or upstream's ``Model(model_name=..., config={...})``.
+    Calling the model (``llm(temperature=0.7)``) returns a copy configured for
+    one call, which is how ``by llm(...)`` passes call parameters.
     """
 
-    def __init__(self, model_name: str | None = None, **config: Any) -> None:
-        nested = config.pop("config", None) or {}
-        config = {**nested, **config}
+    def __init__(
+        self,
+        model_name: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        provider: Any = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_backoff: float | None = None,
+        json_mode: bool | str | None = None,
+        outputs: list[Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: str | list[str] | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        retries: int | None = None,
+        verbose: bool | None = None,
+        incl_info: Mapping[str, Any] | list[Any] | None = None,
+        excl_info: list[str] | tuple[str, ...] | None = None,
+        tools: list[Callable[..., Any]] | None = None,
+        max_iterations: int | None = None,
+        stream: bool | None = None,
+        cache: bool | str | None = None,
+        log: bool | str | None = None,
+        config: Mapping[str, Any] | None = None,
+        **unknown: Any,
+    ) -> None:
+        """Configure a model; see the class docstring and docs/parameters.md for every option."""
+        given = {name: value for name, value in locals().items() if name in PROVIDER_SETTINGS or name in CALL_OPTIONS}
+        from_config = {CONFIG_ALIASES.get(name, name): value for name, value in (config or {}).items()}
         if model_name is None:
-            model_name = config.pop("model_name", None)
+            model_name = from_config.pop("model_name", None)
+        options = check_options({**from_config, **unknown}, (*PROVIDER_SETTINGS, *CALL_OPTIONS), "Model(...)")
+        options.update({name: value for name, value in given.items() if value is not None})
         if model_name is None:
             from byllm.settings import default_model_name
 
             model_name = default_model_name()
         self.model_name: str = model_name
-        self.config: dict[str, Any] = config
+        self.settings: dict[str, Any] = {name: options[name] for name in PROVIDER_SETTINGS if name in options}
+        self.defaults: dict[str, Any] = {name: options[name] for name in CALL_OPTIONS if name in options}
         self.call_params: dict[str, Any] = {}
         self._shared = _SharedState()
-        self._sampling_params: tuple[Any, dict[str, Any]] | None = None
-        activate_for(config)  # plugins this model asks for (cache=, log=) join the hook calls
+        self._sampling: tuple[Any, dict[str, Any]] | None = None
+        _switch_on_plugins(options)
 
     # -- configuration -------------------------------------------------
-    def __call__(self, **call_params: Any) -> Model:
+    def __call__(
+        self,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: str | list[str] | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        retries: int | None = None,
+        verbose: bool | None = None,
+        incl_info: Mapping[str, Any] | list[Any] | None = None,
+        excl_info: list[str] | tuple[str, ...] | None = None,
+        tools: list[Callable[..., Any]] | None = None,
+        max_iterations: int | None = None,
+        stream: bool | None = None,
+        cache: bool | str | None = None,
+        log: bool | str | None = None,
+        **unknown: Any,
+    ) -> Model:
         """This model configured for one call (``by llm(temperature=0.2, tools=[...])``)."""
-        if not call_params:
+        if unknown:
+            check_options(unknown, CALL_OPTIONS, "by llm(...)")
+        params = {name: value for name, value in locals().items() if name in CALL_OPTIONS and value is not None}
+        if not params:
             return self
         copy = Model.__new__(Model)
         copy.model_name = self.model_name
-        copy.config = self.config
-        copy.call_params = {**self.call_params, **call_params}
+        copy.settings = self.settings
+        copy.defaults = self.defaults
+        copy.call_params = {**self.call_params, **params}
         copy._shared = self._shared
-        copy._sampling_params = None
-        if "cache" in call_params or "log" in call_params:
-            activate_for(call_params)
+        copy._sampling = None
+        if "cache" in params or "log" in params:
+            _switch_on_plugins(params)
         return copy
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """Every option set on the model (provider settings and call defaults)."""
+        return {**self.settings, **self.defaults}
+
     def param(self, name: str, default: Any = None) -> Any:
-        """A setting for this call: call parameters first, then the model's configuration."""
+        """An option for this call: call parameters first, then the model's defaults and settings."""
         if name in self.call_params:
             return self.call_params[name]
-        return self.config.get(name, default)
+        if name in self.defaults:
+            return self.defaults[name]
+        return self.settings.get(name, default)
 
     @property
     def retries(self) -> int:
         """How many times a reply that does not fit the return type is asked for again."""
         value = self.param("retries")
-        if value is None:
-            return default_retries(DEFAULT_RETRIES)
-        return int(value)
+        return default_retries(DEFAULT_RETRIES) if value is None else int(value)
 
     @property
     def verbose(self) -> bool:
         """Whether each call's messages and replies are printed to stderr."""
-        return bool(self.param("verbose", False))
+        return bool(self.param("verbose", False)) or bool(getattr(get_settings(), "verbose", False))
 
     def sampling_params(self) -> dict[str, Any]:
-        """Parameters passed on to the provider (temperature, max_tokens, ...).
+        """Parameters passed on to the provider: settings' defaults, then the model's, then the call's.
 
-        Computed once per model (and per settings load), then copied per call.
+        ``extra_params`` entries are merged in as they are.
         """
         settings = get_settings()
-        cached = self._sampling_params
+        cached = self._sampling
         if cached is None or cached[0] is not settings:
-            merged = {**settings.params, **self.config, **self.call_params}
-            params = {key: value for key, value in merged.items() if key not in BYLLM_KEYS and value is not None}
-            cached = self._sampling_params = (settings, params)
+            merged = {**settings.params}
+            for layer in (self.defaults, self.call_params):
+                merged.update({name: layer[name] for name in SAMPLING_PARAMS if name in layer})
+                merged.update(layer.get("extra_params") or {})
+            cached = self._sampling = (settings, merged)
         return dict(cached[1])
+
+    def prompt_context(self) -> dict[str, Any] | None:
+        """The ``incl_info`` context of this call, as named values."""
+        context = self.param("incl_info") or None
+        if context is not None and not isinstance(context, Mapping):
+            context = {f"info_{index}": value for index, value in enumerate(context, start=1)}
+        return context
+
+    def excluded_names(self) -> frozenset[str]:
+        """Names (parameters, ``self`` fields, ``incl_info`` keys) left out of the prompt (``excl_info``)."""
+        names = self.param("excl_info") or ()
+        if isinstance(names, str):
+            names = (names,)
+        return frozenset(names)
 
     @property
     def provider(self) -> Any:
@@ -218,7 +238,7 @@ class Model:
                 if shared.provider is None:
                     from byllm.providers.registry import resolve_provider
 
-                    shared.provider = resolve_provider(self.model_name, self.config)
+                    shared.provider = resolve_provider(self.model_name, dict(self.settings))
         return shared.provider
 
     @property
@@ -230,6 +250,7 @@ class Model:
             shared.provider_model_id = model_id(self.model_name) if callable(model_id) else self.model_name
         return shared.provider_model_id
 
+    # -- what happened ---------------------------------------------------
     @property
     def last_call(self) -> CallRecord | None:
         """The record of the most recent call through this model (or a copy of it)."""
@@ -237,111 +258,90 @@ class Model:
 
     @property
     def last_messages(self) -> list[Message] | None:
-        """The exact messages the most recent call sent (retries included)."""
+        """The exact messages the most recent call sent last (retries included)."""
         record = self._shared.last_call
         return record.messages if record else None
 
     @property
     def history(self) -> list[CallRecord]:
-        """Records of every call through this model, oldest first."""
+        """Records of every call through this model, oldest first (the latest 1,000 at most)."""
         return self._shared.history
 
-    # -- calls ---------------------------------------------------------
-    def prepare(
-        self, caller: Callable, args: Mapping[str | int, object], meaning: FunctionMeaning | None = None
-    ) -> TypedCall:
-        """Build the request for one call of ``caller`` with ``args``."""
-        meaning = meaning or describe_function(caller)
-        output = output_type(meaning.return_type)
-        instance = getattr(caller, "__self__", None)
-        context = self.param("incl_info") or None
-        if context is not None and not isinstance(context, Mapping):
-            context = {f"info_{index}": value for index, value in enumerate(context, start=1)}
-        messages = build_messages(meaning, output, args, instance=instance, context=context)
-        request = CompletionRequest(
-            model=self.provider_model_id,
-            messages=messages,
-            output_schema=output.schema,
-            output_name=meaning.name,
-            params=self.sampling_params(),
-        )
-        call = TypedCall(self, meaning, output, request)
-        if self.verbose:
-            _print_messages(meaning.qualified_name, messages)
-        return call
-
-    def invoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
-        """Answer one call of ``caller`` with ``args`` and return a value of its return type.
-
-        For an ``async def`` caller this returns an awaitable task instead (safe
-        to await more than once, so caching plugins may store it).
-        """
-        meaning = describe_function(caller)
-        if meaning.is_async:
-            import asyncio
-
-            return asyncio.ensure_future(self.ainvoke(caller, args))
-        if self.param("stream"):
-            from byllm.streaming import stream_call
-
-            return stream_call(self, caller, args)
-        if self.param("tools"):
-            from byllm.tools import run_tool_loop
-
-            return run_tool_loop(self, caller, args)
-        call = self.prepare(caller, args, meaning)
-        while True:
-            done, value = call.accept(self.complete(call.request))
-            if done:
-                return value
-
-    async def ainvoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
-        """Async form of :meth:`invoke`, using the provider's async client."""
-        if self.param("stream"):
-            from byllm.streaming import astream_call
-
-            return astream_call(self, caller, args)
-        if self.param("tools"):
-            from byllm.tools import arun_tool_loop
-
-            return await arun_tool_loop(self, caller, args)
-        call = self.prepare(caller, args)
-        while True:
-            done, value = call.accept(await self.acomplete(call.request))
-            if done:
-                return value
-
-    def complete(self, request: CompletionRequest) -> CompletionReply:
-        """One completion through the ``llm_complete`` hook (plugins see it)."""
-        return complete_through_plugins(self, request)
-
-    async def acomplete(self, request: CompletionRequest) -> CompletionReply:
-        """Async form of :meth:`complete`."""
-        return await acomplete_through_plugins(self, request)
-
-    def _finish(self, record: CallRecord, value: Any = None, error: BaseException | None = None) -> None:
-        record.value = value
-        record.error = error
+    def remember(self, record: CallRecord) -> None:
+        """Keep ``record`` as this model's last call."""
         shared = self._shared
         shared.last_call = record
         history = shared.history
         history.append(record)
         if len(history) > HISTORY_LIMIT:
             del history[: HISTORY_LIMIT // 2]
-        if self.verbose:
-            outcome = f"error: {error}" if error else f"value: {value!r}"
-            print(f"[byllm] {record.function} replies: {record.replies!r} -> {outcome}", file=sys.stderr)
+
+    # -- calls ---------------------------------------------------------
+    def invoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
+        """Answer one call of ``caller`` with ``args`` and return a value of its return type.
+
+        For an ``async def`` caller this returns an awaitable task instead (safe
+        to await more than once, so caching plugins may store it); with
+        ``stream=True`` an iterator (or async iterator) of text chunks.
+        """
+        from byllm import call
+        from byllm.meaning import describe_function
+
+        if describe_function(caller).is_async:
+            import asyncio
+
+            return asyncio.ensure_future(self.ainvoke(caller, args))
+        if self.param("stream"):
+            return call.stream_call(self, caller, args)
+        if self.param("tools"):
+            from byllm.tools import run_tool_loop
+
+            return run_tool_loop(self, caller, args)
+        return call.run_call(self, caller, args)
+
+    async def ainvoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
+        """Async form of :meth:`invoke`."""
+        from byllm import call
+
+        if self.param("stream"):
+            return call.astream_call(self, caller, args)
+        if self.param("tools"):
+            from byllm.tools import arun_tool_loop
+
+            return await arun_tool_loop(self, caller, args)
+        return await call.arun_call(self, caller, args)
+
+    def complete(self, request: CompletionRequest) -> CompletionReply:
+        """One completion through the ``llm_complete`` hook (plugins see it)."""
+        reply = machine.plugin_manager.hook.llm_complete(model=self, request=request)
+        if reply is None:
+            raise ConfigurationError(_unanswered_completion())
+        return reply
+
+    async def acomplete(self, request: CompletionRequest) -> CompletionReply:
+        """One completion through the ``llm_acomplete`` hook."""
+        pending = machine.plugin_manager.hook.llm_acomplete(model=self, request=request)
+        if pending is None:
+            raise ConfigurationError(_unanswered_completion())
+        return await pending
 
     def __repr__(self) -> str:
-        shown = {key: value for key, value in {**self.config, **self.call_params}.items() if key != "api_key"}
-        settings = "".join(f", {key}={value!r}" for key, value in shown.items() if key != "outputs")
-        return f"Model({self.model_name!r}{settings})"
+        from byllm.redact import redact_mapping
+
+        shown = redact_mapping({key: value for key, value in self.config.items() if key != "outputs"})
+        shown.update(redact_mapping(self.call_params))
+        return f"Model({self.model_name!r}{''.join(f', {key}={value!r}' for key, value in shown.items())})"
 
 
-def _print_messages(function: str, messages: list[Message]) -> None:
-    print(f"[byllm] {function} sends:", file=sys.stderr)
-    for message in messages:
-        content = message["content"]
-        if not isinstance(content, str):
-            content = "\n".join(part.get("text", f"<{part.get('type')}>") for part in content)
-        print(f"--- {message['role']} ---\n{content}", file=sys.stderr)
+def _unanswered_completion() -> str:
+    if machine.plugin_manager.is_blocked("byllm"):
+        return "no plugin sends completions: byllm's plugin is blocked by JAC_DISABLED_PLUGINS; remove 'byllm' from it"
+    return "no plugin answered the completion: byllm's plugin is not registered (is byllm installed?)"
+
+
+def _switch_on_plugins(options: Mapping[str, Any]) -> None:
+    """Switch on the built-in plugins a model or call asks for (``cache=``, ``log=``)."""
+    if options.get("cache") or options.get("log"):
+        from byllm.plugins.activation import request_features
+
+        request_features(cache=bool(options.get("cache")), log=bool(options.get("log")))

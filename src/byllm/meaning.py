@@ -9,10 +9,9 @@ from __future__ import annotations
 import inspect
 import typing
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable
 
-from jaclang.runtimelib.semstr import get_sem
+from jaclang.runtimelib.semstr import get_sem, sem_version
 
 NO_ANNOTATION: Any = inspect.Parameter.empty
 
@@ -56,19 +55,28 @@ def underlying_function(caller: Callable) -> Callable:
     return inspect.unwrap(function)
 
 
-_meanings: dict[Callable, FunctionMeaning] = {}
+MEANING_ATTRIBUTE = "__byllm_meaning__"
 
 
 def describe_function(caller: Callable) -> FunctionMeaning:
-    """The (cached) meaning of ``caller``; bound methods share their function's entry."""
+    """The meaning of ``caller``, cached on the function itself; bound methods share their function's.
+
+    The cache entry carries the ``sem`` version it was built at, so a ``sem``
+    set after the first call takes effect; it goes away with the function.
+    """
     function = getattr(caller, "__func__", caller)
-    meaning = _meanings.get(function)
-    if meaning is None:
-        meaning = _meanings[function] = _describe(underlying_function(function))
+    version = sem_version()
+    cached = getattr(function, MEANING_ATTRIBUTE, None)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    meaning = _describe(underlying_function(function))
+    try:
+        setattr(function, MEANING_ATTRIBUTE, (version, meaning))
+    except (AttributeError, TypeError):  # callables without a __dict__ are described afresh each time
+        pass
     return meaning
 
 
-@lru_cache(maxsize=4096)
 def _describe(function: Callable) -> FunctionMeaning:
     try:
         local_names = getattr(function, LOCAL_NAMES_ATTRIBUTE, None)

@@ -1,16 +1,15 @@
-"""byllm's default plugin: answers ``call_llm`` and sends completions to providers.
+"""byllm's default plugin: the one implementation of every hook's default behaviour.
 
 Registered through the ``jac`` entry-point group like any user plugin. Its
-hooks run last, so user plugins see calls first and may delegate back through
-``model.invoke``.
+hooks run last (``trylast``), so user plugins see calls first and may delegate
+back through ``model.invoke``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.hooks import asend_to_provider, send_to_provider
 
 if TYPE_CHECKING:  # kept out of the import path: every `jac run` loads this plugin
     from byllm.llm import Model
@@ -29,14 +28,23 @@ class ByllmMachine:
     @staticmethod
     @hookimpl(trylast=True)
     def llm_complete(model: Model, request: CompletionRequest) -> CompletionReply:
-        """Send one completion to the model's provider."""
-        return send_to_provider(model, request)
+        """Send one completion to the model's provider (streamed when the request asks)."""
+        provider = model.provider
+        if request.stream:
+            from byllm.providers.base import StreamingReply
+
+            stream = getattr(provider, "stream", None)
+            if stream is None:  # a provider that cannot stream answers in one chunk
+                reply = provider.complete(request)
+                return StreamingReply.replay([reply.text], reply.usage, reply.model)
+            return StreamingReply(stream(request), model=request.model)
+        return provider.complete(request)
 
     @staticmethod
     @hookimpl(trylast=True)
-    def llm_acomplete(model: Model, request: CompletionRequest) -> Awaitable[CompletionReply]:
+    def llm_acomplete(model: Model, request: CompletionRequest) -> Any:
         """Send one completion to the model's provider, asynchronously."""
-        return asend_to_provider(model, request)
+        return _send_async(model, request)
 
     @staticmethod
     @hookimpl(trylast=True)
@@ -45,3 +53,29 @@ class ByllmMachine:
         from byllm.providers.registry import builtin_provider
 
         return builtin_provider(model_name, config)
+
+
+async def _send_async(model: Model, request: CompletionRequest) -> CompletionReply:
+    """Ask the provider without blocking the loop (in a worker thread if it has no async client)."""
+    provider = model.provider
+    if request.stream:
+        from byllm.providers.base import StreamingReply
+
+        astream = getattr(provider, "astream", None)
+        if astream is not None:
+            return StreamingReply(astream(request), model=request.model)
+        stream = getattr(provider, "stream", None)
+        if stream is not None:
+            return StreamingReply(stream(request), model=request.model)
+    acomplete = getattr(provider, "acomplete", None)
+    if acomplete is not None:
+        reply = await acomplete(request)
+    else:
+        import asyncio
+
+        reply = await asyncio.to_thread(provider.complete, request)
+    if request.stream:
+        from byllm.providers.base import StreamingReply
+
+        return StreamingReply.replay([reply.text], reply.usage, reply.model)
+    return reply

@@ -52,6 +52,19 @@ def format_value(value: Any) -> str:
         return repr(value)
 
 
+def format_object(instance: Any, excluded: frozenset[str] = frozenset()) -> str:
+    """``self`` as the model sees it, without the fields named in ``excluded``."""
+    if not excluded:
+        return format_value(instance)
+    try:
+        fields = pydantic_core.to_jsonable_python(instance, fallback=repr)
+    except Exception:  # values Pydantic cannot serialise at all
+        return repr(instance)
+    if isinstance(fields, dict):
+        fields = {name: value for name, value in fields.items() if name not in excluded}
+    return json.dumps(fields, ensure_ascii=False)
+
+
 @lru_cache(maxsize=4096)
 def prompt_skeleton(meaning: FunctionMeaning, output: OutputType) -> PromptSkeleton:
     """The cached, call-independent parts of the prompt of ``meaning``."""
@@ -93,14 +106,23 @@ def build_messages(
     args: Mapping[str | int, object],
     instance: Any = None,
     context: Mapping[str, Any] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> list[Message]:
-    """The system and user messages for one call of ``meaning`` with ``args``."""
+    """The system and user messages for one call of ``meaning`` with ``args``.
+
+    ``excluded`` names parameters, fields of ``self`` and context entries left
+    out of the prompt (``excl_info``).
+    """
     skeleton = prompt_skeleton(meaning, output)
     lines = [skeleton.header]
     media: list[dict[str, Any]] = []
     media_count = 0
+    if excluded:
+        args = {key: value for key, value in args.items() if key not in excluded}
+        if context:
+            context = {key: value for key, value in context.items() if key not in excluded}
     if instance is not None:
-        lines.append(f"Object (self), a {type(instance).__name__}: {format_value(instance)}")
+        lines.append(f"Object (self), a {type(instance).__name__}: {format_object(instance, excluded)}")
     if args:
         lines.append("Inputs:")
         prefixes = skeleton.input_prefixes

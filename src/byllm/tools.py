@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import pydantic
 
+from byllm.call import ToolTurn, TypedCall
 from byllm.errors import ConfigurationError, MaxIterationsError
 from byllm.meaning import describe_function, underlying_function
 from byllm.output import ReplyMismatch
@@ -30,7 +31,8 @@ from byllm.providers.base import CompletionReply, CompletionRequest, Message, To
 from byllm.schema import SemJsonSchema
 
 if TYPE_CHECKING:
-    from byllm.llm import Model, TypedCall
+    from byllm.call import TypedCall
+    from byllm.llm import Model
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +234,7 @@ class ToolLoop:
         self.tools = resolve_tools(model.param("tools"))
         self.limit = max_iterations(model)
         self.model = model
-        self.call = model.prepare(caller, args)
+        self.call = TypedCall(model, caller, args)
         request = self.call.request
         # The finish tool carries the output schema; forcing structured output
         # (response_format, Anthropic's forced tool) would stop the model calling tools.
@@ -245,21 +247,11 @@ class ToolLoop:
             messages.insert(0, {"role": "system", "content": TOOL_INSTRUCTIONS})
         self._set_messages(messages)
 
-    def snapshot(self) -> CompletionRequest:
-        """The request for the next turn, as a copy that later turns do not change."""
-        request = self.call.request
-        return replace(request, messages=list(request.messages), tools=list(request.tools))
-
     def _set_messages(self, messages: list[Message]) -> None:
         self.call.request.messages = messages
-        self.call.record.messages = messages
 
     def take_reply(self, reply: CompletionReply) -> tuple[list[ToolCall], ToolCall | None]:
-        """Record a tool-calling reply; return the tool calls to run and the finish call, if any."""
-        usage = self.call.record.usage
-        if reply.usage is not None:
-            usage.input_tokens += reply.usage.input_tokens
-            usage.output_tokens += reply.usage.output_tokens
+        """Add a tool-calling reply to the conversation; return the tool calls to run and the finish call, if any."""
         assistant: Message = {
             "role": "assistant",
             "content": reply.text or None,
@@ -280,6 +272,7 @@ class ToolLoop:
 
     def add_results(self, results: list[tuple[ToolCall, str]]) -> None:
         """Append tool results as ``tool`` messages, in the order the model asked."""
+        self.call.record.tool_turns.extend(ToolTurn(call.name, dict(call.arguments), text) for call, text in results)
         messages = [
             {"role": "tool", "tool_call_id": call.id, "content": text} for call, text in results
         ]
@@ -294,69 +287,67 @@ class ToolLoop:
             value = self.call.output.check(final)
         except ReplyMismatch as mismatch:
             return False, None, f"Error: {mismatch.feedback}. Call {FINISH_TOOL} again with a corrected output."
-        done, value = self.call.accept(
-            CompletionReply(
-                text=json.dumps(final, ensure_ascii=False, default=str),
-                usage=None,  # counted when the reply was taken
-                model=reply.model,
-                raw=reply.raw,
-                value=value,
-                has_value=True,
-            )
-        )
-        return done, value, ""
+        return True, value, ""
 
     def give_up(self) -> MaxIterationsError:
-        """The error for a loop that reached its limit (also recorded on the model)."""
-        error = MaxIterationsError(
+        """The error for a loop that reached its limit."""
+        return MaxIterationsError(
             f"{self.call.meaning.qualified_name}: the tool loop reached max_iterations={self.limit} without "
             f"a final output (no valid {FINISH_TOOL} call); raise max_iterations or check the tools' results"
         )
-        self.model._finish(self.call.record, error=error)
-        return error
 
 
 def run_tool_loop(model: Model, caller: Callable[..., Any], args: Mapping[str | int, object]) -> Any:
     """Answer one call of ``caller`` letting the model use ``model.param("tools")``."""
     loop = ToolLoop(model, caller, args)
-    for _turn in range(loop.limit):
-        reply = model.complete(loop.snapshot())
-        if not reply.tool_calls:
-            done, value = loop.call.accept(reply)
-            if done:
-                return value
-            continue
-        calls, finish = loop.take_reply(reply)
-        results = _run_calls(loop, calls)
-        if finish is not None:
-            done, value, feedback = loop.finish(finish, reply)
-            if done:
-                return value
-            results.append((finish, feedback))
-        loop.add_results(results)
-    raise loop.give_up()
+    try:
+        for _turn in range(loop.limit):
+            reply = loop.call.complete()
+            if not reply.tool_calls:
+                done, value = loop.call.accept(reply)
+                if done:
+                    return loop.call.finish(value=value)
+                continue
+            calls, finish = loop.take_reply(reply)
+            results = _run_calls(loop, calls)
+            if finish is not None:
+                done, value, feedback = loop.finish(finish, reply)
+                if done:
+                    loop.add_results(results)
+                    return loop.call.finish(value=value)
+                results.append((finish, feedback))
+            loop.add_results(results)
+        raise loop.give_up()
+    except BaseException as error:
+        loop.call.finish(error=error)
+        raise
 
 
 async def arun_tool_loop(model: Model, caller: Callable[..., Any], args: Mapping[str | int, object]) -> Any:
     """Async form of :func:`run_tool_loop` (tool calls of one reply run concurrently)."""
     loop = ToolLoop(model, caller, args)
-    for _turn in range(loop.limit):
-        reply = await model.acomplete(loop.snapshot())
-        if not reply.tool_calls:
-            done, value = loop.call.accept(reply)
-            if done:
-                return value
-            continue
-        calls, finish = loop.take_reply(reply)
-        texts = await asyncio.gather(*(_arun_one(loop, call) for call in calls))
-        results = list(zip(calls, texts))
-        if finish is not None:
-            done, value, feedback = loop.finish(finish, reply)
-            if done:
-                return value
-            results.append((finish, feedback))
-        loop.add_results(results)
-    raise loop.give_up()
+    try:
+        for _turn in range(loop.limit):
+            reply = await loop.call.acomplete()
+            if not reply.tool_calls:
+                done, value = loop.call.accept(reply)
+                if done:
+                    return loop.call.finish(value=value)
+                continue
+            calls, finish = loop.take_reply(reply)
+            texts = await asyncio.gather(*(_arun_one(loop, call) for call in calls))
+            results = list(zip(calls, texts))
+            if finish is not None:
+                done, value, feedback = loop.finish(finish, reply)
+                if done:
+                    loop.add_results(results)
+                    return loop.call.finish(value=value)
+                results.append((finish, feedback))
+            loop.add_results(results)
+        raise loop.give_up()
+    except BaseException as error:
+        loop.call.finish(error=error)
+        raise
 
 
 def _run_one(loop: ToolLoop, call: ToolCall) -> str:

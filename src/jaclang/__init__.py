@@ -6,7 +6,7 @@ plugin registered under the ``jac`` entry-point group.
 
 from __future__ import annotations
 
-from jaclang.runtimelib.machine import plugin_manager
+from jaclang.runtimelib.machine import load_plugins, plugin_manager
 
 __version__ = "0.1.0"
 
@@ -24,5 +24,5 @@ def _install_jac_importer() -> None:
 
 # Plugins first: their imports then use the path finders Python already has,
 # before the .jac importer resets them.
-plugin_manager.load_setuptools_entrypoints("jac")
+load_plugins()
 _install_jac_importer()

@@ -179,15 +179,17 @@ def anthropic_provider(model_name: str, config: dict[str, Any]) -> Any:
 
 
 def resolve_provider(model_name: str, config: dict[str, Any]) -> Any:
-    """The provider for ``model_name``: plugins first, then byllm's built-ins."""
-    from jaclang.runtimelib.machine import plugin_manager
+    """The provider for ``model_name``: the ``llm_provider`` hook (plugins first, byllm's table last)."""
+    from jaclang.runtimelib import machine
 
-    import byllm.hooks  # noqa: F401  (registers the llm_provider hook spec)
-
-    provider = plugin_manager.hook.llm_provider(model_name=model_name, config=config)
+    hook = getattr(machine.plugin_manager.hook, "llm_provider", None)
+    provider = None if hook is None else hook(model_name=model_name, config=config)
     if provider is None:
-        provider = builtin_provider(model_name, config)
-    if provider is None:
+        if machine.plugin_manager.is_blocked("byllm"):
+            raise ConfigurationError(
+                f"no provider serves the model {model_name!r}: byllm's plugin, which serves the built-in "
+                "model names, is blocked by JAC_DISABLED_PLUGINS; remove 'byllm' from it"
+            )
         raise ConfigurationError(
             f"no provider serves the model {model_name!r}: use a name such as 'gpt-4o-mini', "
             "'anthropic/claude-3-5-haiku-latest', 'ollama/llama3.2' or 'mockllm', pass base_url=... "

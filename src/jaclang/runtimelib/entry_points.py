@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _FIELDS = ("name", "value", "distribution", "version")
 
 
@@ -55,6 +55,10 @@ class PluginEntryPoint:
             f"distribution={self.distribution!r}, version={self.version!r})"
         )
 
+    def distribution_record(self) -> Any:
+        """The ``importlib.metadata`` distribution declaring this entry point (looked up lazily)."""
+        return _DistributionRecord(self.distribution, self.version)
+
     def load(self) -> Any:
         """Import the object the entry point names (``module:attribute.path``)."""
         import importlib
@@ -64,6 +68,30 @@ class PluginEntryPoint:
         for attribute in filter(None, attribute_path.strip().split(".")):
             target = getattr(target, attribute)
         return target
+
+
+class _DistributionRecord:
+    """A distribution known by name and version; anything else is read from its metadata on demand."""
+
+    def __init__(self, name: str, version: str) -> None:
+        self.name = name
+        self.version = version
+
+    @property
+    def metadata(self) -> Any:
+        """The distribution's metadata (``metadata["name"]``)."""
+        return self._distribution().metadata
+
+    def _distribution(self) -> Any:
+        from importlib import metadata
+
+        return metadata.distribution(self.name)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._distribution(), attribute)
+
+    def __repr__(self) -> str:
+        return f"<distribution {self.name} {self.version}>"
 
 
 def cache_directory() -> str:
@@ -92,12 +120,12 @@ def _path_fingerprint() -> list[str]:
 def _scan(group: str) -> list[PluginEntryPoint]:
     from importlib import metadata
 
-    found = []
+    found: dict[PluginEntryPoint, None] = {}  # one distribution may be seen twice (an editable install's metadata)
     for dist in metadata.distributions():
         for entry_point in dist.entry_points:
             if entry_point.group == group:
-                found.append(PluginEntryPoint(entry_point.name, entry_point.value, dist.metadata["name"], dist.version))
-    return found
+                found[PluginEntryPoint(entry_point.name, entry_point.value, dist.metadata["name"], dist.version)] = None
+    return list(found)
 
 
 def _read_cache(cache_file: str, fingerprint: list[str]) -> list[PluginEntryPoint] | None:

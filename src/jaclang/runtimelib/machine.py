@@ -1,11 +1,19 @@
 """The plugin machine: Pluggy markers, the hook specifications and the plugin manager.
 
 Plugins implement hooks marked with :data:`hookimpl` and are registered on
-:data:`plugin_manager`, either by hand or through the ``jac`` entry-point group.
+:data:`plugin_manager`, either by hand or through the ``jac`` entry-point group
+(:func:`load_plugins`, run when :mod:`jaclang` is imported).
+
+Hook specifications are declared in one place per package and added when the
+manager is built: jaclang's own below (:class:`JacMachineSpec`), other packages'
+through the ``jac.hookspecs`` entry-point group (byllm's is ``byllm.hookspecs``).
+So every hook a plugin may implement is known before any plugin registers, and a
+plugin with a wrong signature or a misspelled hook is reported by name.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable
@@ -15,11 +23,14 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
+    from jaclang.runtimelib.entry_points import PluginEntryPoint
+
 PROJECT_NAME = "jac"
+PLUGIN_GROUP = "jac"
+HOOKSPEC_GROUP = "jac.hookspecs"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-
 
 
 class JacMachineSpec:
@@ -28,38 +39,45 @@ class JacMachineSpec:
     @staticmethod
     @hookspec(firstresult=True)
     def call_llm(model: Any, caller: Callable, args: dict[str | int, object]) -> object:
-        """Answer a ``by llm()`` call.
+        """Answer a ``by llm()`` call (fires once per call; firstresult).
 
         ``model`` is the configured model, ``caller`` the function (a bound method
         for methods) whose body the model stands in for, and ``args`` maps each
         parameter name (or position, for positional-only values) to its value.
-        The first plugin returning a value other than ``None`` wins.
+        Return the call's value to answer it, or ``None`` to let the next plugin
+        answer; byllm's own implementation runs last and calls
+        ``model.invoke(caller, args)``. Wrappers (``@hookimpl(wrapper=True)``) see
+        every call whoever answers it.
         """
 
     @staticmethod
     @hookspec
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add sub-commands to the ``jac`` command line (``jac cache``, ...)."""
+        """Add sub-commands to the ``jac`` command line (fires once, when ``jac`` starts).
+
+        Call ``subparsers.add_parser(name, help=...)`` and give the parser a
+        handler with ``parser.set_defaults(handler=function)``; ``jac`` calls
+        ``function(options)`` with the parsed ``argparse.Namespace`` and exits
+        with its return value (``None`` means 0).
+        """
 
 
 class JacPluginManager(pluggy.PluginManager):
-    """A Pluggy plugin manager that honours ``JAC_DISABLED_PLUGINS`` and ``JAC_DEBUG``.
+    """A Pluggy plugin manager that isolates broken plugins and honours ``JAC_DISABLED_PLUGINS``.
 
-    Loading entry points one at a time lets a plugin that fails to import be
-    reported in one warning line without stopping the others.
+    Each entry point is loaded and registered on its own: a plugin that fails to
+    import, or whose hooks do not match their specifications, is reported once
+    by name (in :attr:`failed_plugins` and one warning line) and the others load.
     """
 
     def __init__(self) -> None:
         super().__init__(PROJECT_NAME)
         self.failed_plugins: dict[str, str] = {}
         self.plugin_sources: dict[str, tuple[str, str]] = {}
+        self.warnings: list[str] = []
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
-        """Pluggy's hook-implementation check, skipping dunder attributes (never hooks).
-
-        Pluggy asks this for every name in ``dir(plugin)``; most are ``__doc__``,
-        ``__init__`` and the like, and skipping them keeps start-up registration cheap.
-        """
+        """Pluggy's hook-implementation check, skipping dunder attributes (never hooks)."""
         if name.startswith("__") and name.endswith("__"):
             return None
         return super().parse_hookimpl_opts(plugin, name)  # type: ignore[arg-type]
@@ -72,7 +90,8 @@ class JacPluginManager(pluggy.PluginManager):
     def load_setuptools_entrypoints(self, group: str, name: str | None = None) -> int:
         """Load every plugin of an entry-point group; return how many were loaded.
 
-        Plugins named in ``JAC_DISABLED_PLUGINS`` are blocked before import.
+        Plugins named in ``JAC_DISABLED_PLUGINS`` are blocked before import; an
+        entry-point name already taken by another distribution is refused.
         """
         from jaclang.runtimelib.entry_points import group_entry_points
 
@@ -83,29 +102,69 @@ class JacPluginManager(pluggy.PluginManager):
         for entry_point in group_entry_points(group):
             if name is not None and entry_point.name != name:
                 continue
-            if self.has_plugin(entry_point.name) or self.is_blocked(entry_point.name):
+            if self.is_blocked(entry_point.name):
                 continue
-            try:
-                plugin = entry_point.load()
-            except Exception as error:  # any failure in third-party code
-                message = f"{type(error).__name__}: {error}"
-                self.failed_plugins[entry_point.name] = message
-                print(
-                    f"warning: jac plugin {entry_point.name!r} from {entry_point.distribution} "
-                    f"failed to load ({message}); skipped",
-                    file=sys.stderr,
-                )
+            if self.has_plugin(entry_point.name):
+                owner = self.plugin_sources.get(entry_point.name, ("", ""))[0]
+                if owner and owner != entry_point.distribution:
+                    self._report_failure(
+                        entry_point,
+                        f"the name is already taken by {owner}'s plugin; rename the entry point",
+                    )
                 continue
-            self.register(plugin, name=entry_point.name)
-            self.plugin_sources[entry_point.name] = (entry_point.distribution, entry_point.version)
-            count += 1
-            if debug_enabled():
-                print(
-                    f"[jac] loaded plugin {entry_point.name!r} ({entry_point.value}) "
-                    f"from {entry_point.distribution} {entry_point.version}",
-                    file=sys.stderr,
-                )
+            if self._load_one(entry_point):
+                count += 1
         return count
+
+    def _load_one(self, entry_point: PluginEntryPoint) -> bool:
+        """Import and register one entry point; report it (and keep going) if that fails."""
+        try:
+            plugin = entry_point.load()
+        except BaseException as error:  # third-party import code may raise anything, even SystemExit
+            self._report_failure(entry_point, f"{type(error).__name__}: {error}")
+            return False
+        try:
+            self.register(plugin, name=entry_point.name)
+        except Exception as error:  # pluggy.PluginValidationError and friends
+            if self.is_registered(plugin):
+                self.unregister(plugin)
+            self._report_failure(entry_point, str(error))
+            return False
+        self.plugin_sources[entry_point.name] = (entry_point.distribution, entry_point.version)
+        # Pluggy's own bookkeeping (``list_plugin_distinfo``), as its loader would record it.
+        self._plugin_distinfo.append((plugin, entry_point.distribution_record()))  # type: ignore[arg-type]
+        if debug_enabled():
+            print(
+                f"[jac] loaded plugin {entry_point.name!r} ({entry_point.value}) "
+                f"from {entry_point.distribution} {entry_point.version}",
+                file=sys.stderr,
+            )
+        return True
+
+    def _report_failure(self, entry_point: PluginEntryPoint, reason: str) -> None:
+        if entry_point.name in self.failed_plugins:
+            return
+        self.failed_plugins[entry_point.name] = reason
+        print(
+            f"warning: jac plugin {entry_point.name!r} from {entry_point.distribution} "
+            f"failed to load ({reason}); skipped",
+            file=sys.stderr,
+        )
+
+    def unknown_hooks(self) -> list[str]:
+        """One message per hook implementation that no specification declares (a misspelling)."""
+        known = [name for name in vars(self.hook) if not name.startswith("_") and getattr(self.hook, name).has_spec()]
+        messages = []
+        for name, caller in vars(self.hook).items():
+            if name.startswith("_") or caller.has_spec():
+                continue
+            for implementation in caller.get_hookimpls():
+                if implementation.optionalhook:
+                    continue
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the hooks are: {', '.join(sorted(known))}"
+                messages.append(f"plugin {implementation.plugin_name!r} implements an unknown hook {name!r}{hint}")
+        return messages
 
 
 def debug_enabled() -> bool:
@@ -127,31 +186,77 @@ def _trace_hook_calls(manager: pluggy.PluginManager) -> None:
     manager.add_hookcall_monitoring(before, after)
 
 
-plugin_manager = JacPluginManager()
-plugin_manager.add_hookspecs(JacMachineSpec)
+def new_plugin_manager() -> JacPluginManager:
+    """A plugin manager with every hook specification added and no plugin registered.
 
-# Read once: hook tracing is decided when the machine starts.
-TRACING_HOOKS = debug_enabled()
-if TRACING_HOOKS:
-    _trace_hook_calls(plugin_manager)
+    Tests use this for a fresh manager per test; :data:`plugin_manager` is the
+    process-wide one.
+    """
+    from jaclang.runtimelib.entry_points import group_entry_points
+
+    manager = JacPluginManager()
+    manager.add_hookspecs(JacMachineSpec)
+    for entry_point in group_entry_points(HOOKSPEC_GROUP):
+        if manager.is_blocked(entry_point.name):
+            continue
+        try:
+            manager.add_hookspecs(entry_point.load())
+        except Exception as error:  # a broken package must not stop jac itself
+            print(
+                f"warning: hook specifications {entry_point.name!r} from {entry_point.distribution} "
+                f"failed to load ({type(error).__name__}: {error}); skipped",
+                file=sys.stderr,
+            )
+    if debug_enabled():
+        _trace_hook_calls(manager)
+    return manager
+
+
+def load_plugins(manager: JacPluginManager | None = None) -> JacPluginManager:
+    """Load the ``jac`` entry-point plugins into ``manager`` (the global one by default), once.
+
+    Calling it again loads only plugins installed since. Unknown hook names are
+    reported as warnings naming the plugin and the closest valid hook.
+    """
+    manager = plugin_manager if manager is None else manager
+    manager.load_setuptools_entrypoints(PLUGIN_GROUP)
+    for message in manager.unknown_hooks():
+        if message not in manager.warnings:
+            manager.warnings.append(message)
+            print(f"warning: {message}", file=sys.stderr)
+    return manager
+
+
+plugin_manager: JacPluginManager = new_plugin_manager()
 
 
 def call_llm(model: Any, caller: Callable, args: dict[str | int, object]) -> object:
     """Run the ``call_llm`` hook: the path every ``by llm()`` call takes."""
-    result = plugin_manager.hook.call_llm(model=model, caller=caller, args=args)
-    if result is None and not _has_answering_plugin():
-        raise RuntimeError(
-            "no plugin implements call_llm: install byllm or register a plugin "
-            "with plugin_manager.register(...)"
-        )
+    manager = plugin_manager
+    result = manager.hook.call_llm(model=model, caller=caller, args=args)
+    if result is None and not _has_answering_plugin(manager):
+        raise RuntimeError(missing_answer_message(manager))
     return result
 
 
-def _has_answering_plugin() -> bool:
-    """Whether a non-wrapper plugin implements ``call_llm`` (wrappers only observe)."""
-    return any(
-        not (impl.wrapper or impl.hookwrapper) for impl in plugin_manager.hook.call_llm.get_hookimpls()
+def missing_answer_message(manager: JacPluginManager) -> str:
+    """Why no plugin answered a ``by llm()`` call, and what to do about it."""
+    if manager.is_blocked("byllm"):
+        return (
+            "no plugin answers by llm() calls: byllm's plugin is installed but blocked by "
+            "JAC_DISABLED_PLUGINS; remove 'byllm' from it or register a plugin implementing call_llm"
+        )
+    if "byllm" in manager.failed_plugins:
+        return f"no plugin answers by llm() calls: byllm's plugin failed to load ({manager.failed_plugins['byllm']})"
+    return (
+        "no plugin answers by llm() calls: install byllm, or register a plugin implementing call_llm "
+        "with plugin_manager.register(...)"
     )
+
+
+def _has_answering_plugin(manager: JacPluginManager) -> bool:
+    """Whether a non-wrapper plugin implements ``call_llm`` (wrappers only observe)."""
+    return any(not (impl.wrapper or impl.hookwrapper) for impl in manager.hook.call_llm.get_hookimpls())
 
 
 def plugin_hooks(plugin: object) -> list[str]:

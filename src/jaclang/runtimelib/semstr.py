@@ -13,6 +13,13 @@ from typing import Any
 
 SEM_ATTRIBUTE = "__jac_sem__"
 
+_version = 0  # bumped by every set_sem, so caches of meanings know when to rebuild
+
+
+def sem_version() -> int:
+    """A number that changes whenever a ``sem`` text is set anywhere."""
+    return _version
+
 
 def _owner_table(owner: Any, create: bool) -> dict[str, str] | None:
     """The sem table stored on ``owner`` itself (never one inherited from a base)."""
@@ -34,9 +41,11 @@ def _owner_table(owner: Any, create: bool) -> dict[str, str] | None:
 
 def set_sem(owner: Any, part: str, text: str) -> None:
     """Attach ``text`` to ``owner`` (``part=""``) or to one of its parts."""
+    global _version
     table = _owner_table(owner, create=True)
     assert table is not None
     table[part] = text
+    _version += 1
 
 
 def get_sem(owner: Any, part: str = "") -> str | None:

@@ -1,0 +1,381 @@
+"""One ``by llm()`` call: its record, and the typed call loop every kind of call runs.
+
+A :class:`CallRecord` is the single source of truth about a call: the function
+and its meaning, the model and resolved parameters, every completion attempt
+(messages, raw reply or stream chunks, usage, latency, cached or not, error),
+tool turns, and the final value or error, with token and cost totals computed
+once when the call finishes. ``model.last_call`` is this record, and the
+``llm_call_finished`` hook hands it to plugins (usage, call log, tracing).
+
+:class:`TypedCall` drives one call: every completion, whether plain or streamed,
+sync or async, a retry or a tool turn, goes through :meth:`TypedCall.complete` /
+:meth:`TypedCall.acomplete`, i.e. through the ``llm_complete`` /
+``llm_acomplete`` hooks, so mocks, guards, caches and logs see all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping
+
+from jaclang.runtimelib import machine
+from byllm.errors import ConfigurationError, OutputConversionError
+from byllm.meaning import FunctionMeaning, describe_function
+from byllm.output import OutputType, ReplyMismatch, output_type
+from byllm.pricing import cost_of
+from byllm.prompt import build_messages, retry_message
+from byllm.providers.base import CompletionReply, CompletionRequest, Message, StreamingReply, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from byllm.llm import Model
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Attempt:
+    """One completion of a call: what was sent and what came back."""
+
+    messages: list[Message]
+    reply: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    chunks: list[str] | None = None  # the streamed pieces, for a streamed completion
+    usage: Usage | None = None
+    latency: float = 0.0  # seconds, from sending to the whole reply
+    cached: bool = False
+    error: BaseException | None = None
+
+
+@dataclass
+class ToolTurn:
+    """One tool call the model asked for, and what the tool answered."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: str
+
+
+@dataclass
+class CallRecord:
+    """Everything one ``by llm()`` call did; see :attr:`byllm.llm.Model.last_call`."""
+
+    function: str
+    meaning: FunctionMeaning
+    model_name: str
+    params: dict[str, Any]
+    streamed: bool = False
+    is_async: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    tool_turns: list[ToolTurn] = field(default_factory=list)
+    value: Any = None
+    error: BaseException | None = None
+    started_at: float = field(default_factory=time.time)
+    duration: float = 0.0
+    finished: bool = False
+    usage: Usage = field(default_factory=Usage)  # totals over every attempt, set when the call finishes
+    cost: float | None = None  # USD over every attempt not served from a cache; None when unpriced
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages of the last completion (the whole conversation, retries included)."""
+        return self.attempts[-1].messages if self.attempts else []
+
+    @property
+    def replies(self) -> list[str]:
+        """The raw reply text of every completion, in order."""
+        return [attempt.reply for attempt in self.attempts if attempt.reply is not None]
+
+    @property
+    def retries(self) -> int:
+        """How many completions beyond the first the call needed (re-asks and tool turns)."""
+        return max(len(self.attempts) - 1, 0)
+
+    @property
+    def cached(self) -> bool:
+        """Whether every completion of the call came from a cache."""
+        return bool(self.attempts) and all(attempt.cached for attempt in self.attempts)
+
+    def totals(self) -> None:
+        """Compute the usage and cost totals (once, when the call finishes)."""
+        input_tokens = output_tokens = 0
+        billed = Usage()
+        for attempt in self.attempts:
+            if attempt.usage is None:
+                continue
+            input_tokens += attempt.usage.input_tokens
+            output_tokens += attempt.usage.output_tokens
+            if not attempt.cached:
+                billed.input_tokens += attempt.usage.input_tokens
+                billed.output_tokens += attempt.usage.output_tokens
+        self.usage = Usage(input_tokens, output_tokens)
+        self.cost = cost_of(self.model_name, billed.input_tokens, billed.output_tokens)
+
+
+class TypedCall:
+    """One call in progress: the request to send next, and the record so far."""
+
+    def __init__(self, model: Model, caller: Callable, args: Mapping[str | int, object], *, streamed: bool = False) -> None:
+        meaning = describe_function(caller)
+        self.model = model
+        self.meaning = meaning
+        self.output: OutputType = output_type(meaning.return_type)
+        self.retries_left = model.retries
+        messages = build_messages(
+            meaning,
+            self.output,
+            args,
+            instance=getattr(caller, "__self__", None),
+            context=model.prompt_context(),
+            excluded=model.excluded_names(),
+        )
+        params = model.sampling_params()
+        self.request = CompletionRequest(
+            model=model.provider_model_id,
+            messages=messages,
+            output_schema=self.output.schema,
+            output_name=meaning.name,
+            params=params,
+            stream=streamed,
+        )
+        self.record = CallRecord(
+            function=meaning.qualified_name,
+            meaning=meaning,
+            model_name=model.model_name,
+            params=params,
+            streamed=streamed,
+            is_async=meaning.is_async,
+        )
+        self._started = time.perf_counter()
+        if model.verbose:
+            print_messages(meaning.qualified_name, messages)
+
+    # -- completions -----------------------------------------------------
+    def complete(self) -> CompletionReply:
+        """Send the current request through the ``llm_complete`` hook and record the attempt."""
+        attempt, request, started = self._begin()
+        try:
+            reply = self.model.complete(request)
+        except BaseException as error:
+            self._fail(attempt, started, error)
+            raise
+        self._end(attempt, reply, started)
+        return reply
+
+    async def acomplete(self) -> CompletionReply:
+        """Async form of :meth:`complete` (the ``llm_acomplete`` hook)."""
+        attempt, request, started = self._begin()
+        try:
+            reply = await self.model.acomplete(request)
+        except BaseException as error:
+            self._fail(attempt, started, error)
+            raise
+        self._end(attempt, reply, started)
+        return reply
+
+    def _begin(self) -> tuple[Attempt, CompletionRequest, float]:
+        request = replace(self.request, messages=list(self.request.messages), tools=list(self.request.tools))
+        attempt = Attempt(messages=request.messages)
+        self.record.attempts.append(attempt)
+        return attempt, request, time.perf_counter()
+
+    def _fail(self, attempt: Attempt, started: float, error: BaseException) -> None:
+        attempt.error = error
+        attempt.latency = time.perf_counter() - started
+
+    def _end(self, attempt: Attempt, reply: CompletionReply, started: float) -> None:
+        if not isinstance(reply, CompletionReply):
+            raise ConfigurationError(
+                f"{self.meaning.qualified_name}: a plugin answered a completion with a "
+                f"{type(reply).__name__}, not a CompletionReply"
+            )
+        attempt.cached = reply.cached
+        if isinstance(reply, StreamingReply):
+            attempt.chunks = reply.chunks
+
+            def streamed(done: StreamingReply) -> None:
+                attempt.reply = done.text
+                attempt.usage = done.usage
+                attempt.latency = time.perf_counter() - started
+
+            reply.add_done_callback(streamed)
+            return
+        attempt.reply = reply.text
+        attempt.tool_calls = list(reply.tool_calls)
+        attempt.usage = reply.usage
+        attempt.latency = time.perf_counter() - started
+
+    # -- typed replies ---------------------------------------------------
+    def accept(self, reply: CompletionReply) -> tuple[bool, Any]:
+        """Take a reply: ``(True, value)`` when it fits, ``(False, None)`` to ask again.
+
+        Raises :class:`OutputConversionError` once no retries are left.
+        """
+        try:
+            value = self.output.check(reply.value) if reply.has_value else self.output.parse(reply.text)
+        except ReplyMismatch as mismatch:
+            if self.retries_left <= 0 or reply.has_value:
+                raise self.conversion_error(reply, mismatch) from None
+            self.retries_left -= 1
+            logger.info("retrying %s: %s", self.meaning.qualified_name, mismatch.feedback)
+            self.add_messages({"role": "assistant", "content": reply.text}, retry_message(mismatch.feedback))
+            return False, None
+        return True, value
+
+    def conversion_error(self, reply: CompletionReply, mismatch: ReplyMismatch) -> OutputConversionError:
+        """The error for a reply that does not fit and may not be asked for again."""
+        replies = self.record.replies
+        return OutputConversionError(
+            f"{self.meaning.qualified_name}: the model's reply does not fit the return type "
+            f"{self.output.name} after {len(replies)} attempt(s). {mismatch.feedback}. "
+            f"Raw reply: {reply.text[:500]!r}",
+            raw_output=reply.value if reply.has_value else reply.text,
+            expected_type=self.output.annotation,
+            attempts=replies,
+        )
+
+    def add_messages(self, *messages: Message) -> None:
+        """Extend the conversation the next completion sends."""
+        self.request.messages = [*self.request.messages, *messages]
+
+    # -- the end -----------------------------------------------------------
+    def finish(self, value: Any = None, error: BaseException | None = None) -> Any:
+        """Close the record, make it the model's last call and tell the plugins; return ``value``."""
+        record = self.record
+        if record.finished:
+            return value
+        record.value = value
+        record.error = error
+        record.duration = time.perf_counter() - self._started
+        record.finished = True
+        record.totals()
+        self.model.remember(record)
+        if self.model.verbose:
+            outcome = f"error: {error}" if error is not None else f"value: {value!r}"
+            print(f"[byllm] {record.function} replies: {record.replies!r} -> {outcome}", file=sys.stderr)
+        announce_finished(record)
+        return value
+
+
+def announce_finished(record: CallRecord) -> None:
+    """Fire ``llm_call_finished``; a failing observer is logged, never raised into the call."""
+    hook = getattr(machine.plugin_manager.hook, "llm_call_finished", None)
+    if hook is None or not hook.get_hookimpls():
+        return
+    try:
+        hook(record=record)
+    except Exception:  # an observer must not change the call's outcome
+        logger.exception("a plugin's llm_call_finished failed for %s", record.function)
+
+
+# -- the loops ---------------------------------------------------------------
+def run_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Any:
+    """Answer one synchronous call: complete, check, re-ask until the reply fits."""
+    call = TypedCall(model, caller, args)
+    try:
+        while True:
+            done, value = call.accept(call.complete())
+            if done:
+                return call.finish(value=value)
+    except BaseException as error:
+        call.finish(error=error)
+        raise
+
+
+async def arun_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Any:
+    """Answer one ``async def`` call."""
+    call = TypedCall(model, caller, args)
+    try:
+        while True:
+            done, value = call.accept(await call.acomplete())
+            if done:
+                return call.finish(value=value)
+    except BaseException as error:
+        call.finish(error=error)
+        raise
+
+
+def start_stream(model: Model, caller: Callable, args: Mapping[str | int, object]) -> TypedCall:
+    """Check that streaming applies to this call and build its request."""
+    meaning = describe_function(caller)
+    if meaning.return_type is not str:
+        raise ConfigurationError(
+            f"{meaning.qualified_name}: stream=True needs a function returning str, but it returns "
+            f"{getattr(meaning.return_type, '__name__', meaning.return_type)!s}; drop stream=True to get a typed value"
+        )
+    if model.param("tools"):
+        raise ConfigurationError(
+            f"{meaning.qualified_name}: stream=True cannot be combined with tools=[...]; use one or the other"
+        )
+    return TypedCall(model, caller, args, streamed=True)
+
+
+def stream_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Iterator[str]:
+    """The reply to one call as an iterator of text chunks (the provider is asked when reading starts)."""
+    call = start_stream(model, caller, args)
+    return _read_stream(call)
+
+
+def _read_stream(call: TypedCall) -> Iterator[str]:
+    received: list[str] = []
+    try:
+        reply = call.complete()
+        for chunk in _as_stream(reply):
+            received.append(chunk)
+            yield chunk
+    except GeneratorExit:  # the reader stopped early: the call ends with what it read
+        call.finish(value="".join(received))
+        raise
+    except BaseException as error:
+        call.finish(error=error)
+        raise
+    call.finish(value="".join(received))
+
+
+def astream_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> AsyncIterator[str]:
+    """The reply to one ``async def`` call as an async iterator of text chunks."""
+    call = start_stream(model, caller, args)
+    return _aread_stream(call)
+
+
+async def _aread_stream(call: TypedCall) -> AsyncIterator[str]:
+    received: list[str] = []
+    try:
+        reply = await call.acomplete()
+        async for chunk in _as_astream(reply):
+            received.append(chunk)
+            yield chunk
+    except GeneratorExit:
+        call.finish(value="".join(received))
+        raise
+    except BaseException as error:
+        call.finish(error=error)
+        raise
+    call.finish(value="".join(received))
+
+
+def _as_stream(reply: CompletionReply) -> Iterator[str]:
+    """A reply's chunks: a plugin may answer a streamed request with a whole reply (one chunk)."""
+    if isinstance(reply, StreamingReply):
+        return iter(reply)
+    return iter([reply.text] if reply.text else [])
+
+
+async def _as_astream(reply: CompletionReply) -> AsyncIterator[str]:
+    if isinstance(reply, StreamingReply):
+        async for chunk in reply:
+            yield chunk
+    elif reply.text:
+        yield reply.text
+
+
+def print_messages(function: str, messages: list[Message]) -> None:
+    """Show the messages of a call on stderr (``verbose=True``)."""
+    print(f"[byllm] {function} sends:", file=sys.stderr)
+    for message in messages:
+        content = message["content"]
+        if not isinstance(content, str):
+            content = "\n".join(part.get("text", f"<{part.get('type')}>") for part in content or [])
+        print(f"--- {message['role']} ---\n{content}", file=sys.stderr)
