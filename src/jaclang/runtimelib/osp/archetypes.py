@@ -1,4 +1,11 @@
-"""The archetype base classes: ``Node``, ``Edge``, ``Walker`` and the graph's ``Root``."""
+"""The archetype base classes: ``Node``, ``Edge``, ``Walker`` and the graph's ``Root``.
+
+Generated archetypes subclass these and are made ``dataclass(eq=False)`` by the
+compiler, so the bases have no ``__init__`` and no fields: graph state lives in
+the instance ``__dict__`` under ``_jac_*`` names, set on first use, and the class
+attributes below are its defaults. That keeps building a node as cheap as
+building a plain dataclass instance.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +13,69 @@ from typing import Any
 
 
 class Node:
-    """Base of every ``node`` archetype; its edges live in the instance ``__dict__``."""
+    """Base of every ``node`` archetype.
+
+    ``_jac_edges`` lists the node's edges, in and out together, in the order they
+    were connected (the order edge references return them in, as upstream).
+    """
 
     __slots__ = ()
+    _jac_edges: Any = ()  # replaced by a list on the first connect
+    _jac_id: Any = None  # the row id once the node is persisted
 
 
 class Edge:
-    """Base of every ``edge`` archetype; its ends are set when it is connected."""
+    """Base of every ``edge`` archetype; ``connect`` sets its ends."""
 
     __slots__ = ()
+    _jac_source: Any = None
+    _jac_target: Any = None
+    _jac_undirected: bool = False  # ``a <++> b``: one edge, traversable both ways
+    _jac_id: Any = None
 
 
 class GenericEdge(Edge):
     """The edge ``a ++> b`` creates when no edge type is given."""
 
+    def __repr__(self) -> str:
+        return "GenericEdge()"
+
 
 class Walker:
-    """Base of every ``walker`` archetype; ``reports`` collects what its abilities ``report``."""
+    """Base of every ``walker`` archetype; ``reports`` holds what its last walk reported."""
 
     __slots__ = ()
 
     @property
     def reports(self) -> list[Any]:
-        """The values reported during this walker's walks, in order."""
-        raise NotImplementedError
+        """The values reported during this walker's latest walk, in order."""
+        reports = self.__dict__.get("_jac_reports")
+        if reports is None:
+            reports = self.__dict__["_jac_reports"] = []
+        return reports
+
+    @reports.setter
+    def reports(self, value: list[Any]) -> None:
+        self.__dict__["_jac_reports"] = value
 
 
 class Root(Node):
-    """The root node of the running program's graph."""
+    """The root node of the running program's graph (persisted by ``jac run``)."""
+
+    def __repr__(self) -> str:
+        return "Root()"
+
+
+def edge_source(edge: Edge) -> Node | None:
+    """The node an edge starts at (either end, for an undirected edge)."""
+    return edge._jac_source
+
+
+def edge_target(edge: Edge) -> Node | None:
+    """The node an edge ends at."""
+    return edge._jac_target
+
+
+def far_end(edge: Edge, near: Any) -> Node | None:
+    """The end of ``edge`` that is not ``near`` (its target when ``near`` is neither end)."""
+    return edge._jac_source if edge._jac_target is near and edge._jac_source is not near else edge._jac_target

@@ -1,54 +1,190 @@
-"""Walking: ``spawn``, ``visit``, ``skip``, ``disengage``, ``report`` and ability decorators."""
+"""Walking: ``spawn`` runs a walker over the graph; ``visit``, ``skip``, ``disengage``,
+``report``, ``here`` and ``visitor`` act on the innermost running walk.
+
+The walk order is upstream jaclang 0.16.7's (its ``osp_kernel``): one queue per
+walk, ``visit`` appends to it; the walker takes the next queued location, runs
+its entry abilities there, and only when the queue is empty does it run exit
+abilities, last-entered location first. So entries happen in breadth-first
+(queue) order and exits in the reverse order of entries. A walker's untyped
+``with entry`` abilities run once, at the spawn location, before anything else;
+its untyped ``with exit`` abilities run once at the end, at the last location
+entered (not after a ``disengage``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections import deque
+from typing import Any, Callable
 
-from jaclang.runtimelib.osp.archetypes import Node, Walker
-
-FunctionT = TypeVar("FunctionT", bound=Callable[..., Any])
-
-
-def on_entry(*types: type) -> Callable[[FunctionT], FunctionT]:
-    """Mark a method as an entry ability (``can act with City | Town entry``)."""
-    raise NotImplementedError
+from jaclang.runtimelib.osp.abilities import dispatch_plan, untyped_abilities
+from jaclang.runtimelib.osp.archetypes import Edge, Node, Walker, far_end
+from jaclang.runtimelib.osp.graph import as_node_list
 
 
-def on_exit(*types: type) -> Callable[[FunctionT], FunctionT]:
-    """Mark a method as an exit ability (``can act with City exit``)."""
-    raise NotImplementedError
+class SkipSignal(BaseException):
+    """Raised by ``skip``: ends the running ability (a BaseException so ``except Exception`` misses it)."""
 
 
-def spawn(walker: Walker, node: Node) -> Walker:
-    """Run ``walker`` from ``node`` until its queue is empty or it disengages; return it."""
-    raise NotImplementedError
+class DisengageSignal(BaseException):
+    """Raised by ``disengage``: ends the running ability and the whole walk."""
+
+
+class Walk:
+    """One running ``spawn``: its walker, queue of locations to visit, and where it is."""
+
+    __slots__ = ("walker", "queue", "location")
+
+    def __init__(self, walker: Walker, starts: list[Any]) -> None:
+        self.walker = walker
+        self.queue: deque[Any] = deque(starts)
+        self.location: Any = starts[0] if starts else None
+
+
+_walks: list[Walk] = []  # innermost last: a walker may spawn another from an ability
+
+
+def spawn(walker: Walker, location: Node | Edge) -> Walker:
+    """Run ``walker`` from ``location`` until its queue is empty or it disengages; return it.
+
+    ``W() spawn n`` and ``n spawn W()`` both come here (either argument order is
+    accepted). Spawning on an edge visits the edge, then its target.
+    """
+    if isinstance(walker, (Node, Edge)) and isinstance(location, Walker):
+        walker, location = location, walker
+    if not isinstance(walker, Walker):
+        raise TypeError(f"spawn: {type(walker).__name__} object is not a walker")
+    if isinstance(location, Edge):
+        starts = [location, location._jac_target]
+    elif isinstance(location, Node):
+        starts = [location]
+    else:
+        raise TypeError(f"spawn: a walker is spawned on a node or an edge, not on a {type(location).__name__} object")
+    walker.__dict__["_jac_reports"] = []  # each spawn reports afresh, as upstream
+    walk = Walk(walker, starts)
+    _walks.append(walk)
+    try:
+        _run(walk)
+    finally:
+        _walks.pop()
+    return walker
+
+
+def _run_abilities(steps: Any, walker: Walker, location: Any) -> bool:
+    """Run dispatch steps at one location; False when the walk disengaged."""
+    for function, on_walker in steps:
+        try:
+            function(walker if on_walker else location)
+        except SkipSignal:
+            pass
+        except DisengageSignal:
+            return False
+    return True
+
+
+def _run_untyped(functions: tuple[Callable[[Any], Any], ...], walker: Walker) -> bool:
+    """Run a walker's untyped abilities; False when the walk disengaged."""
+    return _run_abilities([(function, True) for function in functions], walker, None)
+
+
+def _run(walk: Walk) -> None:
+    """The walk loop: entries in queue order, exits last-entered first (see the module docstring)."""
+    walker = walk.walker
+    walker_cls = type(walker)
+    queue = walk.queue
+    if not _run_untyped(untyped_abilities(walker_cls, "entry"), walker):
+        return
+    plans: dict[type, Any] = {}
+    entered_with_exits: list[Any] = []  # locations whose exit abilities are still to run
+    last_entered = None
+    while True:
+        if queue:
+            location = queue.popleft()
+            walk.location = last_entered = location
+            location_cls = type(location)
+            plan = plans.get(location_cls)
+            if plan is None:
+                plan = plans[location_cls] = dispatch_plan(walker_cls, location_cls)
+            if plan.entries and not _run_abilities(plan.entries, walker, location):
+                return
+            if plan.exits:
+                entered_with_exits.append(location)
+        elif entered_with_exits:
+            location = walk.location = entered_with_exits.pop()
+            if not _run_abilities(plans[type(location)].exits, walker, location):
+                return
+        else:
+            break
+    if last_entered is not None:
+        walk.location = last_entered
+        _run_untyped(untyped_abilities(walker_cls, "exit"), walker)
+
+
+def _current_walk(action: str) -> Walk:
+    if not _walks:
+        raise RuntimeError(f"'{action}' is only meaningful while a walker is walking (inside an ability)")
+    return _walks[-1]
 
 
 def visit(targets: Any) -> bool:
-    """Queue node(s), or the nodes behind edges, on the current walker; False if none."""
-    raise NotImplementedError
+    """Queue node(s) on the current walker (after what is already queued); False if none.
+
+    An edge is queued followed by its far end from ``here`` (upstream's
+    ``visit [edge -->]``), so walker abilities typed for the edge fire on it first.
+    """
+    if not _walks:
+        return False
+    walk = _walks[-1]
+    if isinstance(targets, Node):
+        walk.queue.append(targets)
+        return True
+    items = as_node_list(targets)
+    if any(isinstance(item, Edge) for item in items):
+        items = _with_far_ends(items, walk.location)
+    walk.queue.extend(items)
+    return bool(items)
+
+
+def _with_far_ends(items: list[Any], here_location: Any) -> list[Any]:
+    """Each edge followed by the node at its far end, each node behind an edge once."""
+    expanded: list[Any] = []
+    seen: set[int] = set()
+    for item in items:
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        expanded.append(item)
+        if isinstance(item, Edge):
+            node = far_end(item, here_location)
+            if node is not None and id(node) not in seen:
+                seen.add(id(node))
+                expanded.append(node)
+    return expanded
 
 
 def skip() -> None:
-    """Stop processing the current node and move on to the next one."""
-    raise NotImplementedError
+    """End the running ability (upstream compiles ``skip`` to a return); the walk goes on."""
+    _current_walk("skip")
+    raise SkipSignal
 
 
 def disengage() -> None:
-    """Stop the current walk."""
-    raise NotImplementedError
+    """End the running ability and the walk: no further abilities, no exit abilities."""
+    _current_walk("disengage")
+    raise DisengageSignal
 
 
 def report(value: Any) -> None:
-    """Append ``value`` to the current walker's ``reports``."""
-    raise NotImplementedError
+    """Print ``value`` (as upstream's ``jac run`` does) and append it to the walker's ``reports``."""
+    print(value)
+    if _walks:
+        _walks[-1].walker.reports.append(value)
 
 
-def here() -> Node | None:
-    """The node the current walker is on."""
-    raise NotImplementedError
+def here() -> Node | Edge | None:
+    """The node (or edge) the current walker is on; None outside a walk."""
+    return _walks[-1].location if _walks else None
 
 
 def visitor() -> Walker | None:
-    """The walker visiting the current node (inside node abilities)."""
-    raise NotImplementedError
+    """The walker of the innermost running walk (inside node abilities); None outside a walk."""
+    return _walks[-1].walker if _walks else None

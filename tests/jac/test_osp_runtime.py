@@ -1,0 +1,474 @@
+"""The OSP runtime (``jaclang.runtimelib.osp``) against upstream jaclang 0.16.7's behaviour.
+
+Archetypes are written here the way the compiler emits them: subclasses of the
+runtime's bases, made ``dataclass(eq=False)``, abilities marked with
+``on_entry`` / ``on_exit``. Each expected trace was produced by running the
+equivalent Jac program on upstream jaclang 0.16.7 (docs/osp.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from jaclang.runtimelib import osp
+from jaclang.runtimelib.osp import Edge, GenericEdge, Node, Root, Walker, on_entry, on_exit
+
+trace: list[str] = []
+
+
+def archetype(cls: type) -> type:
+    """What the compiler does to an archetype: an identity-compared dataclass."""
+    return dataclass(eq=False)(cls)
+
+
+@archetype
+class City(Node):
+    name: str
+
+
+@archetype
+class Town(Node):
+    name: str
+    pop: int = 0
+
+
+@archetype
+class Road(Edge):
+    km: int = 1
+
+    @on_entry()
+    def on_walk(self) -> None:
+        trace.append(f"edge ability {self.km}")
+
+
+@archetype
+class Tour(Walker):
+    @on_entry(Root)
+    def start(self) -> None:
+        trace.append("walker root entry")
+        osp.visit(osp.edge_ref(osp.here()))
+
+    @on_entry()
+    def any_entry(self) -> None:
+        trace.append(f"walker untyped entry {osp.here()!r}")
+
+    @on_entry(City)
+    def at_city(self) -> None:
+        trace.append(f"walker city entry {osp.here().name}")
+        osp.visit(osp.edge_ref(osp.here()))
+
+    @on_exit(City)
+    def at_city_exit(self) -> None:
+        trace.append(f"walker city exit {osp.here().name}")
+
+    @on_exit()
+    def any_exit(self) -> None:
+        trace.append("walker untyped exit")
+
+
+@pytest.fixture(autouse=True)
+def fresh_trace() -> None:
+    trace.clear()
+
+
+def cities(*names: str) -> list[City]:
+    return [City(name) for name in names]
+
+
+def names(nodes: list[City]) -> list[str]:
+    return [node.name for node in nodes]
+
+
+# --- connect, edge references, disconnect ---------------------------------------------------
+
+
+def test_connect_returns_the_nodes_the_edges_point_to() -> None:
+    a, b, c = cities("a", "b", "c")
+    assert osp.connect(a, b) == [b]
+    assert osp.connect(a, [b, c]) == [b, c]
+    assert osp.connect(a, b, "in") == [a]  # a <++ b: the edge goes b -> a
+    assert osp.connect(a, b, "both") == [b]
+
+
+def test_chained_connects_build_a_path() -> None:
+    p, q, s = cities("p", "q", "s")
+    osp.connect(osp.connect(p, q), s)  # p ++> q ++> s
+    assert osp.edge_ref(p) == [q] and osp.edge_ref(q) == [s]
+    x, y, z = cities("x", "y", "z")
+    assert osp.connect(osp.connect(x, y, "in"), z, "in") == [x]  # x <++ y <++ z
+    assert osp.edge_ref(z) == [x] and osp.edge_ref(y) == [x] and osp.edge_ref(x, "in") == [y, z]
+
+
+def test_in_and_out_references_follow_edge_direction() -> None:
+    a, b = cities("a", "b")
+    osp.connect(a, b, "in")
+    assert (osp.edge_ref(a), osp.edge_ref(a, "in"), osp.edge_ref(b)) == ([], [b], [a])
+
+
+def test_an_undirected_edge_is_one_edge_traversed_from_either_end() -> None:
+    c, d = cities("c", "d")
+    osp.connect(c, d, "both")
+    assert osp.edge_ref(c) == [d] and osp.edge_ref(c, "in") == [d] and osp.edge_ref(c, "both") == [d]
+    assert osp.edge_ref(d) == [c] and osp.edge_ref(d, "in") == [c]
+    (edge,) = osp.edge_ref(c, "both", edges=True)
+    assert osp.edge_ref(d, edges=True) == [edge] and type(edge) is GenericEdge
+
+
+def test_typed_edges_keep_their_fields_and_filter_references() -> None:
+    root = Root()
+    a, b = cities("a", "b")
+    assert osp.connect(root, a, edge=Road(km=3)) == [a]
+    osp.connect(root, b, edge=Road(km=5))
+    osp.connect(root, City("c"))
+    assert names(osp.edge_ref(root)) == ["a", "b", "c"]
+    assert [e.km for e in osp.edge_ref(root, edge_types=(Road,), edges=True)] == [3, 5]
+    assert osp.edge_ref(root, edge_types=(Road,), edge_condition=lambda e: e.km > 4) == [b]
+    assert osp.edge_ref(root, edge_types=(Road,), node_condition=lambda n: n.name == "a") == [a]
+
+
+def test_an_edge_class_builds_one_edge_per_pair_and_an_instance_is_copied_for_extra_pairs() -> None:
+    a, b, c = cities("a", "b", "c")
+    osp.connect(a, [b, c], edge=Road)
+    first, second = osp.edge_ref(a, edges=True)
+    assert type(first) is Road and first is not second
+    road = Road(km=7)
+    osp.connect(b, [a, c], edge=road)
+    given, copied = osp.edge_ref(b, edges=True)
+    assert given is road and copied is not road and copied.km == 7
+
+
+def test_references_list_each_node_once_in_connection_order() -> None:
+    a, c, d = cities("a", "c", "d")
+    osp.connect(a, [c, d])
+    osp.connect(a, c)
+    osp.connect(a, c, edge=Road(km=2))
+    assert names(osp.edge_ref(a)) == ["c", "d"]
+    assert len(osp.edge_ref(a, edges=True)) == 4
+
+
+def test_chained_hops_and_node_filters() -> None:
+    root = Root()
+    a, b = cities("a", "b")
+    t = Town("t", pop=500)
+    osp.connect(root, a)
+    osp.connect(a, [b, t])
+    assert osp.edge_ref(osp.edge_ref(root)) == [b, t]  # [root --> -->]
+    assert osp.filter_nodes(osp.edge_ref(a), types=(Town,)) == [t]  # (?:Town)
+    assert osp.filter_nodes(osp.edge_ref(a), types=(Town,), condition=lambda n: n.pop > 100) == [t]
+    assert osp.edge_ref(a, node_types=(City,)) == [b]
+
+
+def test_disconnect_removes_only_matching_edges_and_says_whether_it_did() -> None:
+    a, c, d = cities("a", "c", "d")
+    osp.connect(a, [c, d])
+    assert osp.disconnect(a, c) is True
+    assert osp.edge_ref(a) == [d]
+    assert osp.disconnect(a, c) is False
+    osp.connect(a, c, edge=Road(km=2))
+    osp.connect(a, c)
+    assert osp.disconnect(a, c, edge_types=(Road,)) is True
+    assert type(osp.edge_ref(a, node_condition=lambda n: n is c, edges=True)[0]) is GenericEdge
+    assert osp.disconnect(c, a) is False  # wrong direction
+    assert osp.disconnect(c, a, "in") is True
+
+
+def test_destroy_deletes_edges_or_nodes_with_their_edges() -> None:
+    a, b, c = cities("a", "b", "c")
+    osp.connect(a, [b, c])
+    osp.connect(b, c)
+    osp.destroy(osp.edge_ref(a, node_condition=lambda n: n is b, edges=True))
+    assert osp.edge_ref(a) == [c]
+    osp.destroy(c)
+    assert osp.edge_ref(a) == [] and osp.edge_ref(b) == []
+
+
+def test_archetypes_compare_by_identity_and_hash() -> None:
+    first, second = City("a"), City("a")
+    assert first != second and len({first, second, first}) == 2
+
+
+# --- walkers --------------------------------------------------------------------------------
+
+
+def build_tree() -> Root:
+    """root -> a -> (b, c); b -> d; c -> e."""
+    root = Root()
+    a, b, c, d, e = cities("a", "b", "c", "d", "e")
+    osp.connect(root, a)
+    osp.connect(a, [b, c])
+    osp.connect(b, d)
+    osp.connect(c, e)
+    return root
+
+
+def test_walk_visits_breadth_first_and_runs_exits_last_entered_first() -> None:
+    walker = Tour()
+    assert osp.spawn(walker, build_tree()) is walker
+    assert trace == [
+        "walker untyped entry Root()",
+        "walker root entry",
+        "walker city entry a",
+        "walker city entry b",
+        "walker city entry c",
+        "walker city entry d",
+        "walker city entry e",
+        "walker city exit e",
+        "walker city exit d",
+        "walker city exit c",
+        "walker city exit b",
+        "walker city exit a",
+        "walker untyped exit",
+    ]
+
+
+def test_node_spawn_walker_is_the_same_walk() -> None:
+    walker = Tour()
+    assert osp.spawn(build_tree(), walker) is walker
+    assert trace[1:3] == ["walker root entry", "walker city entry a"]
+
+
+@archetype
+class Stop(Node):
+    name: str
+
+    @on_entry(Tour)
+    def greet(self) -> None:
+        trace.append(f"node typed entry {self.name}")
+
+    @on_entry()
+    def any(self) -> None:
+        trace.append(f"node untyped entry {self.name} visitor={type(osp.visitor()).__name__}")
+
+    @on_exit(Tour)
+    def bye(self) -> None:
+        trace.append(f"node typed exit {self.name}")
+
+    @on_exit()
+    def anyx(self) -> None:
+        trace.append(f"node untyped exit {self.name}")
+
+
+@archetype
+class Reporter(Walker):
+    @on_entry(Root)
+    def start(self) -> None:
+        osp.report("r1")
+        osp.visit(osp.edge_ref(osp.here()))
+
+    @on_entry(Stop)
+    def at_stop(self) -> None:
+        trace.append(f"walker stop entry {osp.here().name}")
+        osp.report({"name": osp.here().name})
+        osp.visit(osp.edge_ref(osp.here()))
+
+    @on_entry(Stop)
+    def at_stop_2(self) -> None:
+        trace.append(f"walker stop entry 2 {osp.here().name}")
+        if osp.here().name == "b":
+            osp.skip()
+        trace.append(f"after skip {osp.here().name}")
+
+    @on_exit(Stop)
+    def at_stop_exit(self) -> None:
+        trace.append(f"walker stop exit {osp.here().name}")
+
+
+class ReportingTour(Reporter, Tour):
+    """Reporter's abilities plus Tour's: lets node abilities typed for Tour fire."""
+
+
+ReportingTour = archetype(ReportingTour)
+
+
+def test_abilities_fire_in_upstream_phase_order_and_skip_ends_only_the_ability(capsys: pytest.CaptureFixture[str]) -> None:
+    root = Root()
+    a, b, c = Stop("a"), Stop("b"), Stop("c")
+    osp.connect(osp.connect(osp.connect(root, a), b), c)
+    walker = osp.spawn(ReportingTour(), root)
+    stops = [line for line in trace if "walker root" not in line and "untyped entry Root" not in line]
+    expected = []
+    for name in "abc":
+        expected += [f"walker stop entry {name}", f"walker stop entry 2 {name}"]
+        expected += [] if name == "b" else [f"after skip {name}"]
+        expected += [f"node untyped entry {name} visitor=ReportingTour", f"node typed entry {name}"]
+    for name in "cba":
+        expected += [f"node typed exit {name}", f"node untyped exit {name}", f"walker stop exit {name}"]
+    expected += ["walker untyped exit"]
+    assert stops == expected
+    assert walker.reports == ["r1", {"name": "a"}, {"name": "b"}, {"name": "c"}]
+    assert capsys.readouterr().out == "r1\n{'name': 'a'}\n{'name': 'b'}\n{'name': 'c'}\n"
+
+
+def test_each_spawn_starts_a_fresh_reports_list() -> None:
+    root = Root()
+    osp.connect(root, Stop("a"))
+    walker = Reporter()
+    osp.spawn(walker, root)
+    osp.spawn(walker, root)
+    assert walker.reports == ["r1", {"name": "a"}]
+
+
+@archetype
+class Stopper(Walker):
+    @on_entry(Root)
+    def start(self) -> None:
+        trace.append("stopper root")
+        osp.visit(osp.edge_ref(osp.here()))
+
+    @on_entry(City)
+    def at_city(self) -> None:
+        trace.append(f"stopper at {osp.here().name}")
+        if osp.here().name == "a":
+            osp.disengage()
+        trace.append("after disengage")
+
+    @on_entry(City)
+    def at_city_2(self) -> None:
+        trace.append("second ability")
+
+    @on_exit()
+    def untyped_exit(self) -> None:
+        trace.append("untyped exit")
+
+    @on_exit(City)
+    def city_exit(self) -> None:
+        trace.append("city exit")
+
+
+def test_disengage_stops_the_walk_without_exit_abilities() -> None:
+    osp.spawn(Stopper(), build_tree())
+    assert trace == ["stopper root", "stopper at a"]
+
+
+@archetype
+class EdgeWalker(Walker):
+    @on_entry(Root)
+    def start(self) -> None:
+        osp.visit(osp.edge_ref(osp.here(), edges=True))  # visit [edge -->]
+
+    @on_entry(Road)
+    def at_road(self) -> None:
+        trace.append(f"walker on road {osp.here().km}")
+
+    @on_entry(City)
+    def at_city(self) -> None:
+        trace.append(f"walker city entry {osp.here().name}")
+
+
+def test_visiting_edges_lands_on_each_edge_then_its_node() -> None:
+    root = Root()
+    osp.connect(root, City("a"), edge=Road(km=3))
+    osp.connect(root, City("b"), edge=Road(km=5))
+    osp.spawn(EdgeWalker(), root)
+    assert trace == [
+        "walker on road 3",
+        "edge ability 3",
+        "walker city entry a",
+        "walker on road 5",
+        "edge ability 5",
+        "walker city entry b",
+    ]
+
+
+@archetype
+class Lonely(Walker):
+    @on_entry(Root)
+    def start(self) -> None:
+        if not osp.visit(osp.edge_ref(osp.here())):
+            trace.append("else ran")
+
+
+def test_visit_is_false_when_nothing_was_queued() -> None:
+    osp.spawn(Lonely(), Root())
+    assert trace == ["else ran"]
+
+
+def test_spawning_on_a_node_without_matching_abilities_runs_only_untyped_ones() -> None:
+    osp.spawn(Tour(), City("a"))
+    assert trace == ["walker untyped entry City(name='a')", "walker city entry a", "walker city exit a", "walker untyped exit"]
+
+
+@archetype
+class Counter(Walker):
+    seen: list
+
+    @on_entry()
+    def begin(self) -> None:
+        osp.visit(osp.here())
+
+    @on_entry(City)
+    def tick(self) -> None:
+        self.seen.append(osp.here().name)
+        osp.visit(osp.edge_ref(osp.here()))
+
+
+def test_an_untyped_walker_entry_runs_at_the_spawn_location_before_it_is_entered() -> None:
+    a = City("a")
+    osp.connect(a, City("b"))
+    walker = osp.spawn(Counter([]), a)
+    assert walker.seen == ["a", "a", "b", "b"]  # upstream: the walk does not de-duplicate visits
+
+
+def test_here_and_visitor_are_none_outside_a_walk() -> None:
+    assert osp.here() is None and osp.visitor() is None
+    assert osp.visit(City("x")) is False
+
+
+def test_skip_and_disengage_outside_a_walk_are_errors() -> None:
+    with pytest.raises(RuntimeError, match="skip"):
+        osp.skip()
+    with pytest.raises(RuntimeError, match="disengage"):
+        osp.disengage()
+
+
+@archetype
+class Base(Walker):
+    @on_entry(City)
+    def first(self) -> None:
+        trace.append("base first")
+
+    @on_entry(City)
+    def second(self) -> None:
+        trace.append("base second")
+
+
+@archetype
+class Derived(Base):
+    @on_entry(City)
+    def third(self) -> None:
+        trace.append("derived third")
+
+    @on_entry(City)
+    def first(self) -> None:
+        trace.append("derived first")
+
+
+def test_inherited_abilities_come_first_and_an_override_keeps_its_place() -> None:
+    osp.spawn(Derived(), City("a"))
+    assert trace == ["derived first", "base second", "derived third"]
+
+
+def test_nested_spawn_has_its_own_here_and_reports() -> None:
+    inner_seen: list[object] = []
+
+    @archetype
+    class Inner(Walker):
+        @on_entry(City)
+        def look(self) -> None:
+            inner_seen.append(osp.here())
+            osp.report("inner")
+
+    @archetype
+    class Outer(Walker):
+        @on_entry(Town)
+        def launch(self) -> None:
+            osp.spawn(Inner(), osp.edge_ref(osp.here())[0])
+            inner_seen.append(osp.here())
+            osp.report("outer")
+
+    town, city = Town("t"), City("c")
+    osp.connect(town, city)
+    outer = osp.spawn(Outer(), town)
+    assert inner_seen == [city, town] and outer.reports == ["outer"]
