@@ -38,8 +38,42 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is None or command == only:
             importlib.import_module(module_name).register(subparsers)
     if only is None:
-        plugin_manager.hook.add_cli_commands(subparsers=subparsers)
+        add_plugin_commands(subparsers)
     return parser
+
+
+def add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Let each plugin add its commands; one that fails is reported by name and skipped."""
+    from jaclang.runtimelib.machine import plugin_manager
+
+    for implementation in plugin_manager.hook.add_cli_commands.get_hookimpls():
+        known = set(subparsers.choices)
+        try:
+            implementation.function(*[{"subparsers": subparsers}[name] for name in implementation.argnames])
+        except Exception as error:  # a plugin's bug must not take the whole command line down
+            for name in set(subparsers.choices) - known:  # drop what it added half-way
+                del subparsers.choices[name]
+            print(
+                f"warning: jac plugin {implementation.plugin_name!r} could not add its commands "
+                f"({type(error).__name__}: {error}); skipped",
+                file=sys.stderr,
+            )
+
+
+def unknown_command_message(command: str, known: list[str]) -> str:
+    """What ``jac`` says about a command it does not know, with the closest one."""
+    import difflib
+
+    close = difflib.get_close_matches(command, known, n=1)
+    hint = f"did you mean 'jac {close[0]}'?" if close else "see 'jac --help' for the commands"
+    return f"jac: unknown command {command!r}; {hint}"
+
+
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._subparsers._group_actions if parser._subparsers else []:  # argparse keeps them here
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     command = arguments[0] if arguments else None
     parser = build_parser(only=command if command in BUILTIN_COMMANDS else None)
+    if command is not None and not command.startswith("-"):
+        commands = _command_names(parser)
+        if command not in commands:
+            print(unknown_command_message(command, commands), file=sys.stderr)
+            return 2
     options = parser.parse_args(arguments)
     handler = getattr(options, "handler", None)
     if handler is None:
