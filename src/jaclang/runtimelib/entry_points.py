@@ -195,10 +195,9 @@ KEPT_CACHE_FILES = 16
 
 def _cache_file(group: str, fingerprint: list[str]) -> str:
     """The cache file for one group and one ``sys.path``: a 32-bit hash of the fingerprint is in its name."""
-    # FNV-1a by hand: a few hundred bytes hash faster than importing binascii or hashlib.
-    checksum = 0x811C9DC5
-    for byte in "\n".join(fingerprint).encode("utf-8", "surrogateescape"):
-        checksum = ((checksum ^ byte) * 0x01000193) & 0xFFFFFFFF
+    import zlib
+
+    checksum = zlib.crc32("\n".join(fingerprint).encode("utf-8", "surrogateescape"))
     return os.path.join(cache_directory(), f"entry-points-{group}-{checksum:08x}.txt")
 
 

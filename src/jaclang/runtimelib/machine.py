@@ -13,7 +13,6 @@ plugin with a wrong signature or a misspelled hook is reported by name.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable
@@ -161,6 +160,8 @@ class JacPluginManager(pluggy.PluginManager):
             for implementation in caller.get_hookimpls():
                 if implementation.optionalhook:
                     continue
+                import difflib  # only when a hook name is wrong
+
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; the hooks are: {', '.join(sorted(known))}"
                 messages.append(f"plugin {implementation.plugin_name!r} implements an unknown hook {name!r}{hint}")
