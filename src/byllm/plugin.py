@@ -79,3 +79,55 @@ async def _send_async(model: Model, request: CompletionRequest) -> CompletionRep
 
         return StreamingReply.replay([reply.text], reply.usage, reply.model)
     return reply
+
+
+class ResultCheck:
+    """Checks that a plugin answering ``call_llm`` returned a value of the declared return type.
+
+    byllm's own answers are typed already (they are the value of the call's
+    record); a value from anywhere else is validated, and a wrong one raises
+    :class:`~byllm.errors.OutputConversionError` naming the plugins that answer
+    ``call_llm``.
+    """
+
+    @staticmethod
+    @hookimpl(wrapper=True)
+    def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Any:
+        """Let the call run, then check a result byllm did not produce."""
+        result = yield
+        record = getattr(model, "last_call", None)
+        if record is not None and record.value is result:
+            return result
+        return _checked(model, caller, result)
+
+
+def _checked(model: Any, caller: Callable, result: Any) -> Any:
+    import inspect
+
+    from byllm.meaning import describe_function
+
+    meaning = describe_function(caller)
+    if meaning.is_async or inspect.isawaitable(result) or (hasattr(model, "param") and model.param("stream")):
+        return result  # awaited or streamed later: checked where it is produced
+    from byllm.errors import OutputConversionError
+    from byllm.output import ReplyMismatch, output_type
+
+    output = output_type(meaning.return_type)
+    try:
+        return output.check(result)
+    except ReplyMismatch as mismatch:
+        from jaclang.runtimelib import machine
+
+        answering = [
+            implementation.plugin_name
+            for implementation in machine.plugin_manager.hook.call_llm.get_hookimpls()
+            if not (implementation.wrapper or implementation.hookwrapper) and implementation.plugin_name != "byllm"
+        ]
+        raise OutputConversionError(
+            f"{meaning.qualified_name}: a call_llm plugin ({', '.join(answering) or 'unknown'}) returned "
+            f"{type(result).__name__} {result!r:.200}, which does not fit the return type {output.name}: "
+            f"{mismatch.feedback}",
+            raw_output=result,
+            expected_type=output.annotation,
+            attempts=[],
+        ) from None
