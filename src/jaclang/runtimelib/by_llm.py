@@ -10,7 +10,9 @@ import functools
 import inspect
 from typing import Any, Callable
 
-from jaclang.runtimelib.machine import call_llm
+import sys
+
+from jaclang.runtimelib.machine import call_llm, debug_enabled
 
 ModelSource = Any  # a model, or a zero-argument callable returning one (evaluated per call)
 
@@ -115,9 +117,12 @@ def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[
             @functools.wraps(function)
             async def async_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
                 caller, arguments = caller_and_args(call_args, call_kwargs)
-                result = call_llm(_resolve_model(model_source, lazy), caller, arguments)
-                if inspect.isawaitable(result):
-                    result = await result
+                try:
+                    result = call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                    if inspect.isawaitable(result):
+                        result = await result
+                except Exception as error:
+                    raise _user_facing(error)
                 return result
 
             wrapper: Callable = async_wrapper
@@ -126,13 +131,28 @@ def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[
             @functools.wraps(function)
             def sync_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
                 caller, arguments = caller_and_args(call_args, call_kwargs)
-                return call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                try:
+                    return call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                except Exception as error:
+                    raise _user_facing(error)
 
             wrapper = sync_wrapper
         setattr(wrapper, BY_LLM_ATTRIBUTE, True)
         return wrapper
 
     return decorate
+
+
+def _user_facing(error: Exception) -> Exception:
+    """``error`` without the frames of Pluggy and byllm when it is a byllm error (all of them with ``JAC_DEBUG=1``).
+
+    A byllm error says what went wrong in the user's terms; the machinery it
+    passed through only hides the line of the user's program that made the call.
+    """
+    errors = sys.modules.get("byllm.errors")
+    if errors is None or not isinstance(error, errors.ByLLMError) or debug_enabled():
+        return error
+    return error.with_traceback(None)
 
 
 def call_by_llm(model: Any, function: Callable, call_args: tuple, call_kwargs: dict) -> Any:
