@@ -8,12 +8,19 @@ equivalent Jac program on upstream jaclang 0.16.7 (docs/osp.md).
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from jaclang.runtimelib import osp
 from jaclang.runtimelib.osp import Edge, GenericEdge, Node, Root, Walker, on_entry, on_exit
+from jaclang.runtimelib.osp.persistence import GraphStore
 
 trace: list[str] = []
 
@@ -472,3 +479,249 @@ def test_nested_spawn_has_its_own_here_and_reports() -> None:
     osp.connect(town, city)
     outer = osp.spawn(Outer(), town)
     assert inner_seen == [city, town] and outer.reports == ["outer"]
+
+
+# --- persistence: real `jac run` processes on a real SQLite file ------------------------------
+
+HELPER = Path(__file__).with_name("osp_graph_program.py")
+JAC = str(Path(sys.executable).with_name("jac"))
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> Path:
+    """A Jac program (beside its Python helper) whose graph lives in tmp_path/.jac/data."""
+    shutil.copy(HELPER, tmp_path / "osp_graph_program.py")
+    path = tmp_path / "graph_app.jac"
+    path.write_text("import from osp_graph_program { main }\n\nwith entry { main(); }\n", encoding="utf-8")
+    return path
+
+
+def jac_run(program: Path, *args: str, options: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``jac run [options] program args`` in a real process, in the program's folder."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("JAC_FRESH", "JAC_DATA_DIR")}
+    environment.update(env or {})
+    return subprocess.run(
+        [JAC, "run", *options, str(program), *args],
+        capture_output=True, text=True, cwd=program.parent, env=environment, timeout=120,
+    )
+
+
+def graph_file(program: Path) -> Path:
+    return program.parent / ".jac" / "data" / "graph_app.db"
+
+
+def test_a_second_run_finds_the_graph_the_first_run_connected_to_root(program: Path) -> None:
+    first = jac_run(program, "grow", "one")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "found []\nruns []\n"
+    assert graph_file(program).is_file()
+    second = jac_run(program, "grow", "two")
+    assert second.stdout == "found ['one']\nruns [1]\n"
+    third = jac_run(program, "show")
+    assert third.stdout == "found ['one', 'two']\nweights [3, 3]\n"
+
+
+def test_fresh_flag_and_environment_variable_start_from_an_empty_graph(program: Path) -> None:
+    jac_run(program, "grow", "one")
+    assert jac_run(program, "grow", "two", options=("--fresh",)).stdout == "found []\nruns []\n"
+    assert jac_run(program, "show").stdout.startswith("found ['two']\n")
+    assert jac_run(program, "show", env={"JAC_FRESH": "1"}).stdout.startswith("found []\n")
+
+
+def test_a_run_killed_mid_way_leaves_the_previous_graph_intact(program: Path) -> None:
+    jac_run(program, "grow", "one")
+    killed = jac_run(program, "kill", "two")
+    assert killed.returncode == -9
+    assert killed.stdout.startswith("found ['one']\n")
+    assert jac_run(program, "show").stdout.startswith("found ['one']\n")
+
+
+def test_a_run_that_raises_still_commits_its_graph_as_upstream_does(program: Path) -> None:
+    failed = jac_run(program, "raise", "one")
+    assert failed.returncode == 1 and "ValueError: boom" in failed.stderr
+    assert jac_run(program, "show").stdout.startswith("found ['one']\n")
+
+
+def test_overlapping_runs_keep_every_runs_additions(program: Path, tmp_path: Path) -> None:
+    jac_run(program, "grow", "base")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    runs = [
+        subprocess.Popen(
+            [JAC, "run", str(program), "overlap", str(barrier), "4", f"r{index}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=program.parent,
+        )
+        for index in range(4)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    assert all(out == "found ['base']\n" for out, _ in outputs)  # each loaded before any committed
+    shown = jac_run(program, "show").stdout.splitlines()[0]
+    assert shown.startswith("found ['base', ") and sorted(eval(shown[len("found "):])) == ["base", "r0", "r1", "r2", "r3"]
+
+
+def test_a_node_cut_off_from_root_is_deleted_from_the_file(program: Path) -> None:
+    jac_run(program, "grow", "one")
+    jac_run(program, "grow", "two")
+    assert jac_run(program, "drop", "one").stdout == "found ['two']\n"
+    assert jac_run(program, "show").stdout.startswith("found ['two']\n")
+    with sqlite3.connect(graph_file(program)) as connection:
+        assert connection.execute("SELECT count(*) FROM nodes").fetchone()[0] == 2  # root and 'two'
+        assert connection.execute("SELECT count(*) FROM edges").fetchone()[0] == 1
+
+
+def test_a_program_that_never_uses_root_creates_no_graph_file(tmp_path: Path) -> None:
+    path = tmp_path / "plain.jac"
+    path.write_text('with entry { print("hello"); }\n', encoding="utf-8")
+    result = jac_run(path)
+    assert result.stdout == "hello\n" and not (tmp_path / ".jac").exists()
+
+
+# --- persistence: the store itself -----------------------------------------------------------
+
+
+@archetype
+class Place(Node):
+    name: str
+    neighbours: list = None  # references to other nodes inside a field
+
+
+@archetype
+class Trail(Edge):
+    km: float = 0.0
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "graph.db"
+
+
+def reload(path: Path) -> Root:
+    return GraphStore(str(path)).load()
+
+
+def test_edge_order_types_fields_and_references_survive_a_round_trip(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    a, b, c = Place("a"), Place("b"), Place("c")
+    osp.connect(root, [a, b])
+    osp.connect(c, a, edge=Trail(km=2.5))
+    osp.connect(a, b, "both")
+    osp.connect(root, c, "in")
+    a.neighbours = [b, {"far": c}]
+    store.commit(root)
+    loaded = reload(store_path)
+    la, lb = osp.edge_ref(loaded)
+    assert (la.name, lb.name) == ("a", "b")
+    (lc,) = osp.edge_ref(loaded, "in")
+    assert osp.edge_ref(la, "both") == [loaded, lc, lb]  # a's edges in connection order
+    assert [type(e).__name__ for e in osp.edge_ref(la, "both", edges=True)] == ["GenericEdge", "Trail", "GenericEdge"]
+    assert osp.edge_ref(la, "in", edge_types=(Trail,), edges=True)[0].km == 2.5
+    assert osp.edge_ref(lb) == [la]  # the undirected edge stayed undirected
+    assert la.neighbours[0] is lb and la.neighbours[1]["far"] is lc
+
+
+def test_an_unchanged_graph_is_not_rewritten(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, [Place("a"), Place("b")])
+    store.commit(root)
+    second = GraphStore(str(store_path))
+    loaded = second.load()
+    with sqlite3.connect(store_path) as connection:
+        connection.execute("CREATE TABLE writes (n)")
+        connection.execute("CREATE TRIGGER count_writes AFTER INSERT ON nodes BEGIN INSERT INTO writes VALUES (new.id); END")
+    osp.edge_ref(loaded)[1].name = "b2"
+    second.commit(loaded)
+    with sqlite3.connect(store_path) as connection:
+        assert connection.execute("SELECT n FROM writes").fetchall() == [(3,)]
+
+
+def test_a_commit_that_fails_leaves_the_previous_graph(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, Place("a"))
+    store.commit(root)
+    osp.connect(root, Place("b", neighbours=[lambda: 1]))  # a function cannot be stored
+    with pytest.raises(Exception):
+        store.commit(root)
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == ["a"]
+
+
+def test_two_stores_committing_the_same_file_merge_their_additions(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, Place("base"))
+    store.commit(root)
+    first, second = GraphStore(str(store_path)), GraphStore(str(store_path))
+    root_one, root_two = first.load(), second.load()
+    osp.connect(root_one, Place("one"))
+    osp.connect(root_two, Place("two"))
+    osp.edge_ref(root_two)[0].name = "base2"
+    first.commit(root_one)
+    second.commit(root_two)
+    assert sorted(n.name for n in osp.edge_ref(reload(store_path))) == ["base2", "one", "two"]
+
+
+def test_a_vanished_class_is_kept_in_the_file_and_comes_back(store_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    global Transient
+
+    @archetype
+    class Transient(Node):
+        label: str
+
+    Transient.__qualname__ = "Transient"
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, [Transient("t"), Place("p")])
+    store.commit(root)
+    saved, Transient = Transient, None  # the class disappears from its module
+    second = GraphStore(str(store_path))
+    loaded = second.load()
+    assert [n.name for n in osp.edge_ref(loaded)] == ["p"]
+    assert "no longer exists" in caplog.text
+    second.commit(loaded)
+    Transient = saved
+    assert [type(n).__name__ for n in osp.edge_ref(reload(store_path))] == ["Transient", "Place"]
+
+
+def test_a_changed_class_gets_defaults_for_new_fields_and_drops_removed_ones(store_path: Path) -> None:
+    global Evolving
+
+    @archetype
+    class Evolving(Node):
+        old: str
+        kept: int = 1
+
+    Evolving.__qualname__ = "Evolving"
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, Evolving("x", kept=5))
+    store.commit(root)
+
+    @archetype
+    class Evolving(Node):  # noqa: F811  (the next version of the program)
+        kept: int = 1
+        added: str = "new"
+
+    Evolving.__qualname__ = "Evolving"
+    (node,) = osp.edge_ref(reload(store_path))
+    assert (node.kept, node.added, hasattr(node, "old")) == (5, "new", False)
+
+
+def test_the_file_stays_under_200_bytes_per_node_and_edge(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    level = [root]
+    count = 0
+    while count < 10_000:
+        next_level = []
+        for parent in level:
+            children = [Place(f"n{count + i}") for i in range(10)]
+            count += 10
+            osp.connect(parent, children)
+            next_level += children
+        level = next_level
+    store.commit(root)
+    size = sum(p.stat().st_size for p in store_path.parent.glob("graph.db*"))
+    assert size / (2 * count) < 200

@@ -11,11 +11,16 @@ either end.
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any, Callable, Iterable
 
 from jaclang.runtimelib.osp.archetypes import Edge, GenericEdge, Node
 
 DIRECTIONS = ("out", "in", "both")
+
+# Connection order of edges: persistence gives new edges row ids in this order, which
+# reproduces every node's edge order on load.
+_edge_sequence = itertools.count()
 
 
 def as_node_list(value: Any) -> list[Any]:
@@ -38,6 +43,7 @@ def attach(edge: Edge, source: Node, target: Node, undirected: bool = False) -> 
     state = edge.__dict__
     state["_jac_source"] = source
     state["_jac_target"] = target
+    state["_jac_seq"] = next(_edge_sequence)
     if undirected:
         state["_jac_undirected"] = True
     source_state = source.__dict__
@@ -87,7 +93,7 @@ def _edge_factory(edge: Any) -> Callable[[], Edge]:
             used[0] = True
             return edge
         duplicate = copy.copy(edge)
-        for name in ("_jac_source", "_jac_target", "_jac_undirected", "_jac_id"):
+        for name in ("_jac_source", "_jac_target", "_jac_undirected", "_jac_id", "_jac_seq", "_jac_saved"):
             duplicate.__dict__.pop(name, None)
         return duplicate
 
