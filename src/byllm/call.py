@@ -16,6 +16,7 @@ sync or async, a retry or a tool turn, goes through :meth:`TypedCall.complete` /
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+SCHEMA_ECHO_FEEDBACK = (
+    "Your reply repeats the description of the type (its schema) instead of giving a value of that type"
+)
+# What a copied JSON schema or type description looks like (small models do this).
+_SCHEMA_MARKERS = re.compile(
+    r'"(?:properties|\$defs|\$ref|additionalProperties)"\s*:|"type"\s*:\s*"(?:object|array|string|integer)"'
+    r"|:\s*(?:string|integer|number|boolean)\b\s*[,}\n]"
+)
+
+
+def echoes_schema(text: str) -> bool:
+    """Whether a reply looks like the schema or type description sent back instead of a value."""
+    return bool(_SCHEMA_MARKERS.search(text[:20_000]))
+
 
 @dataclass
 class Attempt:
@@ -47,6 +62,7 @@ class Attempt:
     latency: float = 0.0  # seconds, from sending to the whole reply
     cached: bool = False
     error: BaseException | None = None
+    started_at: float = field(default_factory=time.time)  # wall-clock time it was sent (spans need it)
 
 
 @dataclass
@@ -77,6 +93,7 @@ class CallRecord:
     finished: bool = False
     usage: Usage = field(default_factory=Usage)  # totals over every attempt, set when the call finishes
     cost: float | None = None  # USD over every attempt not served from a cache; None when unpriced
+    model: Model | None = field(default=None, repr=False, compare=False)  # the model (with call options) that ran it
 
     @property
     def messages(self) -> list[Message]:
@@ -117,29 +134,40 @@ class CallRecord:
 class TypedCall:
     """One call in progress: the request to send next, and the record so far."""
 
-    def __init__(self, model: Model, caller: Callable, args: Mapping[str | int, object], *, streamed: bool = False) -> None:
+    def __init__(
+        self,
+        model: Model,
+        caller: Callable,
+        args: Mapping[str | int, object],
+        *,
+        streamed: bool = False,
+        with_tools: bool = False,
+    ) -> None:
+        """Prepare the request; ``with_tools``: the schema travels in the finish tool, not the prompt."""
         meaning = describe_function(caller)
         self.model = model
         self.meaning = meaning
         self.output: OutputType = output_type(meaning.return_type)
         self.retries_left = model.retries
-        messages = build_messages(
+        params = model.sampling_params()
+        self.request = CompletionRequest(
+            model=model.provider_model_id,
+            messages=[],
+            output_schema=None if with_tools else self.output.schema,
+            output_name=meaning.name,
+            params=params,
+            stream=streamed,
+        )
+        self.request.messages = build_messages(
             meaning,
             self.output,
             args,
             instance=getattr(caller, "__self__", None),
             context=model.prompt_context(),
             excluded=model.excluded_names(),
+            schema_in_prompt=not with_tools and not _provider_takes_schema(model, self.request),
         )
-        params = model.sampling_params()
-        self.request = CompletionRequest(
-            model=model.provider_model_id,
-            messages=messages,
-            output_schema=self.output.schema,
-            output_name=meaning.name,
-            params=params,
-            stream=streamed,
-        )
+        messages = self.request.messages
         self.record = CallRecord(
             function=meaning.qualified_name,
             meaning=meaning,
@@ -147,6 +175,7 @@ class TypedCall:
             params=params,
             streamed=streamed,
             is_async=meaning.is_async,
+            model=model,
         )
         self._started = time.perf_counter()
         if model.verbose:
@@ -219,8 +248,9 @@ class TypedCall:
             if self.retries_left <= 0 or reply.has_value:
                 raise self.conversion_error(reply, mismatch) from None
             self.retries_left -= 1
-            logger.info("retrying %s: %s", self.meaning.qualified_name, mismatch.feedback)
-            self.add_messages({"role": "assistant", "content": reply.text}, retry_message(mismatch.feedback))
+            feedback = SCHEMA_ECHO_FEEDBACK if echoes_schema(reply.text) else mismatch.feedback
+            logger.info("retrying %s: %s", self.meaning.qualified_name, feedback)
+            self.add_messages({"role": "assistant", "content": reply.text}, retry_message(feedback))
             return False, None
         return True, value
 
@@ -257,6 +287,14 @@ class TypedCall:
             print(f"[byllm] {record.function} replies: {record.replies!r} -> {outcome}", file=sys.stderr)
         announce_finished(record)
         return value
+
+
+def _provider_takes_schema(model: Model, request: CompletionRequest) -> bool:
+    """Whether the provider sends the return type's schema to the model itself (structured output)."""
+    if request.output_schema is None:
+        return False
+    wants_schema = getattr(model.provider, "wants_schema", None)
+    return bool(wants_schema(request)) if callable(wants_schema) else False
 
 
 def announce_finished(record: CallRecord) -> None:

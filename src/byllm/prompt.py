@@ -18,22 +18,18 @@ import pydantic_core
 from byllm.meaning import FunctionMeaning
 from byllm.output import OutputType
 from byllm.providers.base import Message
-from byllm.schema import type_name
+from byllm.schema import class_meaning, describe_schema, type_name
 
-SYSTEM_PROMPT = (
-    "You carry out a function whose body is written in plain language. "
-    "Read its description, inputs and expected output, then reply with the output only."
-)
+SYSTEM_PROMPT = "You are the body of the function described below. Reply with its return value only."
 
-TEXT_OUTPUT_RULE = "Reply with the text of the result only: no preamble, no quotes, no explanation."
-JSON_OUTPUT_RULE = (
-    "Reply with a single JSON value that follows the schema below: no prose, no code fence."
-)
+TEXT_RULE = "Reply with the text only."
+JSON_RULE = "Reply with a JSON value of that type."
+JSON_FORM_RULE = "Reply with a JSON value of this form (no prose, no code fence):"
 
 
 @dataclass(frozen=True)
 class PromptSkeleton:
-    """The call-independent parts of a prompt, rendered once per function."""
+    """The call-independent parts of a prompt, rendered once per function and output form."""
 
     system: str
     header: str
@@ -54,37 +50,43 @@ def format_value(value: Any) -> str:
 
 def format_object(instance: Any, excluded: frozenset[str] = frozenset()) -> str:
     """``self`` as the model sees it, without the fields named in ``excluded``."""
-    if not excluded:
-        return format_value(instance)
     try:
         fields = pydantic_core.to_jsonable_python(instance, fallback=repr)
     except Exception:  # values Pydantic cannot serialise at all
         return repr(instance)
+    if isinstance(fields, str) and hasattr(instance, "__dict__"):  # a plain class: show its attributes
+        fields = pydantic_core.to_jsonable_python(
+            {name: value for name, value in vars(instance).items() if not name.startswith("_")}, fallback=repr
+        )
     if isinstance(fields, dict):
         fields = {name: value for name, value in fields.items() if name not in excluded}
     return json.dumps(fields, ensure_ascii=False)
 
 
 @lru_cache(maxsize=4096)
-def prompt_skeleton(meaning: FunctionMeaning, output: OutputType) -> PromptSkeleton:
-    """The cached, call-independent parts of the prompt of ``meaning``."""
-    header = [f"Function: {meaning.name}"]
+def prompt_skeleton(meaning: FunctionMeaning, output: OutputType, schema_in_prompt: bool = True) -> PromptSkeleton:
+    """The cached, call-independent parts of the prompt of ``meaning``.
+
+    ``schema_in_prompt`` is false when the provider receives the return type's
+    schema itself (structured output): then the prompt names the type only.
+    """
+    signature = ", ".join(f"{parameter.name}: {type_name(parameter.annotation)}" for parameter in meaning.parameters)
+    header = [f"Function: {meaning.name}({signature}) -> {output.name}"]
     if meaning.description:
-        header.append(f"Description: {meaning.description}")
+        header.append(f"Meaning: {meaning.description}")
     labels = {}
     for parameter in meaning.parameters:
-        label = f"{parameter.name} ({type_name(parameter.annotation)})"
-        if parameter.description:
-            label += f", {parameter.description}"
-        labels[parameter.name] = label
-    footer = [f"Output type: {output.name}"]
+        labels[parameter.name] = f"{parameter.name} ({parameter.description})" if parameter.description else parameter.name
+    footer = []
     if meaning.return_description:
-        footer.append(f"Output meaning: {meaning.return_description}")
+        footer.append(f"Returns: {meaning.return_description}")
     if output.is_text:
-        footer.append(TEXT_OUTPUT_RULE)
+        footer.append(TEXT_RULE)
+    elif schema_in_prompt and output.schema is not None:
+        footer.append(JSON_FORM_RULE)
+        footer.append(describe_schema(output.schema))
     else:
-        footer.append(JSON_OUTPUT_RULE)
-        footer.append("Schema: " + json.dumps(output.schema, ensure_ascii=False, separators=(",", ":")))
+        footer.append(JSON_RULE)
     return PromptSkeleton(
         system=SYSTEM_PROMPT,
         header="\n".join(header),
@@ -92,6 +94,16 @@ def prompt_skeleton(meaning: FunctionMeaning, output: OutputType) -> PromptSkele
         parameter_labels=labels,
         input_prefixes={name: f"- {label} = " for name, label in labels.items()},
     )
+
+
+def object_header(instance: Any, excluded: frozenset[str]) -> list[str]:
+    """The lines showing ``self`` to the model: its class's meaning and its fields."""
+    cls = type(instance)
+    lines = [f"Object (self): {cls.__name__} = {format_object(instance, excluded)}"]
+    meaning = class_meaning(cls)
+    if meaning:
+        lines.append(f"{cls.__name__}: {meaning}")
+    return lines
 
 
 def _media_parts(value: Any) -> list[dict[str, Any]] | None:
@@ -107,13 +119,14 @@ def build_messages(
     instance: Any = None,
     context: Mapping[str, Any] | None = None,
     excluded: frozenset[str] = frozenset(),
+    schema_in_prompt: bool = True,
 ) -> list[Message]:
     """The system and user messages for one call of ``meaning`` with ``args``.
 
     ``excluded`` names parameters, fields of ``self`` and context entries left
     out of the prompt (``excl_info``).
     """
-    skeleton = prompt_skeleton(meaning, output)
+    skeleton = prompt_skeleton(meaning, output, schema_in_prompt)
     lines = [skeleton.header]
     media: list[dict[str, Any]] = []
     media_count = 0
@@ -122,7 +135,7 @@ def build_messages(
         if context:
             context = {key: value for key, value in context.items() if key not in excluded}
     if instance is not None:
-        lines.append(f"Object (self), a {type(instance).__name__}: {format_object(instance, excluded)}")
+        lines.extend(object_header(instance, excluded))
     if args:
         lines.append("Inputs:")
         prefixes = skeleton.input_prefixes

@@ -16,6 +16,11 @@ from pydantic_core import core_schema
 from jaclang.runtimelib.semstr import get_sem
 
 
+def class_meaning(cls: type) -> str | None:
+    """What a class means: its ``sem`` text, else a docstring it wrote itself (``None`` for neither)."""
+    return _own_description(cls)
+
+
 def _own_description(cls: type) -> str | None:
     """A class's meaning: its ``sem`` text, else a docstring it wrote itself."""
     text = get_sem(cls)
@@ -30,6 +35,9 @@ def _own_description(cls: type) -> str | None:
     if isinstance(cls, enum.EnumMeta) and doc == "An enumeration.":
         return None
     return inspect.cleandoc(doc)
+
+
+_ENUM_DESCRIPTION = "x-byllm-description"
 
 
 class SemJsonSchema(GenerateJsonSchema):
@@ -71,16 +79,119 @@ class SemJsonSchema(GenerateJsonSchema):
             text = get_sem(cls, member.name)
             if text:
                 lines.append(f"{member.value!r} ({member.name}): {text}")
-        if lines:
-            result["description"] = "\n".join(lines)
-        else:
-            result.pop("description", None)
+        # Pydantic sets an enum's description from its docstring after this method
+        # runs; the full text is kept aside and put in place by json_schema().
+        result[_ENUM_DESCRIPTION] = "\n".join(lines)
         return result
 
 
 def json_schema(adapter: TypeAdapter) -> dict[str, Any]:
-    """The JSON schema of an adapter's type, with sem descriptions."""
-    return adapter.json_schema(schema_generator=SemJsonSchema)
+    """The JSON schema of an adapter's type, with sem descriptions and without Pydantic's titles."""
+    return _without_titles(adapter.json_schema(schema_generator=SemJsonSchema))
+
+
+def _without_titles(node: Any) -> Any:
+    """``node`` without ``title`` keys (a field *named* title, under ``properties``, stays).
+
+    Also puts each enum's full description (its meaning and its members') in place.
+    """
+    if isinstance(node, list):
+        return [_without_titles(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    cleaned: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == _ENUM_DESCRIPTION:
+            if value:
+                cleaned["description"] = value
+            else:
+                cleaned.pop("description", None)
+            continue
+        if key == "description" and _ENUM_DESCRIPTION in node:
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            cleaned[key] = {name: _without_titles(item) for name, item in value.items()}
+        else:
+            cleaned[key] = _without_titles(value)
+    return cleaned
+
+
+_JSON_TYPE_NAMES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "null": "null"}
+
+
+def describe_schema(schema: dict[str, Any]) -> str:
+    """A compact, readable description of the value a JSON schema asks for.
+
+    Used in the prompt when the provider does not receive the schema itself:
+    small models tend to copy a JSON schema back as their answer, while this
+    notation (``{"name": string, "born": integer}``, ``"A" | "B"``) is not
+    itself a valid answer, so an echo is caught and re-asked.
+    """
+    definitions = schema.get("$defs", {})
+    lines = [_describe(schema, definitions, indent="")]
+    for name, definition in definitions.items():
+        lines.append(f"{name} = {_describe(definition, definitions, indent='', expand=True)}")
+    return "\n".join(lines)
+
+
+def _describe(node: Any, definitions: dict[str, Any], indent: str, expand: bool = False) -> str:
+    if not isinstance(node, dict):
+        return "any"
+    reference = node.get("$ref")
+    if isinstance(reference, str) and not expand:
+        return reference.rsplit("/", 1)[-1]
+    if "enum" in node:
+        return _describe_choices(node)
+    if "const" in node:
+        return _json_literal(node["const"])
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            return " | ".join(_describe(option, definitions, indent) for option in node[key])
+    kind = node.get("type")
+    if isinstance(kind, list):
+        return " | ".join(_JSON_TYPE_NAMES.get(item, str(item)) for item in kind)
+    if kind == "array":
+        if "prefixItems" in node:
+            return "[" + ", ".join(_describe(item, definitions, indent) for item in node["prefixItems"]) + "]"
+        return f"[{_describe(node.get('items', {}), definitions, indent)}, ...]"
+    if kind == "object" and "properties" in node:
+        return _describe_object(node, definitions, indent)
+    if kind == "object":
+        values = node.get("additionalProperties")
+        return "{string: " + (_describe(values, definitions, indent) if isinstance(values, dict) else "any") + "}"
+    return _JSON_TYPE_NAMES.get(kind, "any") if isinstance(kind, str) else "any"
+
+
+def _describe_object(node: dict[str, Any], definitions: dict[str, Any], indent: str) -> str:
+    inner = indent + "  "
+    required = set(node.get("required", []))
+    fields = []
+    for name, field_schema in node["properties"].items():
+        text = f'{inner}"{name}": {_describe(field_schema, definitions, inner)}'
+        notes = [note for note in (field_schema.get("description"), None if name in required else "optional") if note]
+        fields.append((text, notes))
+    body = []
+    for position, (text, notes) in enumerate(fields):
+        comma = "," if position < len(fields) - 1 else ""
+        body.append(text + comma + (f"  // {'; '.join(notes)}" if notes else ""))
+    head = "{" + (f"  // {node['description']}" if node.get("description") else "")
+    return "\n".join([head, *body, indent + "}"])
+
+
+def _describe_choices(node: dict[str, Any]) -> str:
+    choices = " | ".join(_json_literal(value) for value in node["enum"])
+    description = node.get("description")
+    if not description:
+        return choices
+    return f"{choices}  // " + description.replace("\n", "; ")
+
+
+def _json_literal(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 _MODULE_PREFIX = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])")

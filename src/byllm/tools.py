@@ -234,11 +234,10 @@ class ToolLoop:
         self.tools = resolve_tools(model.param("tools"))
         self.limit = max_iterations(model)
         self.model = model
-        self.call = TypedCall(model, caller, args)
-        request = self.call.request
         # The finish tool carries the output schema; forcing structured output
         # (response_format, Anthropic's forced tool) would stop the model calling tools.
-        request.output_schema = None
+        self.call = TypedCall(model, caller, args, with_tools=True)
+        request = self.call.request
         request.tools = [tool.spec for tool in self.tools.values()] + [finish_tool_spec(self.call)]
         messages = [dict(message) for message in request.messages]
         if messages and messages[0].get("role") == "system":

@@ -160,23 +160,56 @@ def test_messages_carry_name_docstring_sem_types_values_and_schema() -> None:
 
     assert judge("I stayed home", Person("Ada", 36)) is Personality.INTROVERT
     system, user = llm.last_messages
-    assert system["role"] == "system"
-    assert user == {
-        "role": "user",
-        "content": (
-            "Function: judge\n"
-            "Description: Judge a person's personality from their diary.\n"
-            "Inputs:\n"
-            '- text (str), the diary entry to read = "I stayed home"\n'
-            '- person (Person) = {"name":"Ada","age":36}\n'
-            "Context:\n"
-            '- examples = ["quiet -> INTROVERT"]\n'
-            "Output type: Personality\n"
-            "Reply with a single JSON value that follows the schema below: no prose, no code fence.\n"
-            'Schema: {"description":"How a person tends to behave\\n\'Introvert\' (INTROVERT): prefers being alone\\n'
-            '\'Extrovert\' (EXTROVERT): loves crowds","enum":["Introvert","Extrovert"],"title":"Personality","type":"string"}'
-        ),
-    }
+    assert system["role"] == "system" and user["role"] == "user"
+    prompt = user["content"]
+    for piece in (
+        "judge(text: str, person: Person) -> Personality",  # name and types
+        "Judge a person's personality from their diary.",  # docstring
+        "the diary entry to read",  # parameter sem
+        '"I stayed home"',  # values
+        '{"name":"Ada","age":36}',
+        '["quiet -> INTROVERT"]',  # incl_info
+        '"Introvert" | "Extrovert"',  # the schema, as a compact form
+        "How a person tends to behave",  # the enum's meaning
+        "prefers being alone",  # member sem texts
+        "loves crowds",
+    ):
+        assert piece in prompt, piece
+    assert '"title"' not in prompt and '"properties"' not in prompt
+
+
+def test_prompt_skips_the_schema_when_the_provider_sends_it() -> None:
+    from byllm.providers.base import CompletionReply
+
+    class StructuredProvider:
+        name = "structured"
+
+        def wants_schema(self, request):  # type: ignore[no-untyped-def]
+            return True
+
+        def complete(self, request):  # type: ignore[no-untyped-def]
+            return CompletionReply(text='"Introvert"')
+
+    llm = Model("any-model", provider=StructuredProvider())
+
+    @by(llm)
+    def judge(text: str) -> Personality: ...
+
+    assert judge("quiet") is Personality.INTROVERT
+    prompt = llm.last_messages[1]["content"]
+    assert "-> Personality" in prompt
+    assert '"Introvert" | "Extrovert"' not in prompt  # the schema travels once, in the request
+    assert llm.last_call.attempts[0].messages == llm.last_messages
+
+
+def test_a_reply_echoing_the_schema_is_re_asked_with_a_pointed_message() -> None:
+    llm = Model("mockllm", outputs=['{"type": "object", "properties": {"name": {"type": "string"}}}', '{"name": "Ada", "age": 36}'])
+
+    @by(llm)
+    def oldest(group: str) -> Person: ...
+
+    assert oldest("mathematicians") == Person("Ada", 36)
+    assert "repeats the description of the type" in llm.last_messages[-1]["content"]
 
 
 def test_sem_on_dataclass_fields_reaches_the_schema() -> None:
@@ -193,8 +226,9 @@ def test_sem_on_dataclass_fields_reaches_the_schema() -> None:
 
     assert biggest("Norway") == City("Oslo", 0.7)
     assert get_sem(City, "pop") == "population in millions"
-    assert '"pop":{"description":"population in millions","title":"Pop","type":"number"}' in llm.last_messages[1]["content"]
-    assert '"description":"A city"' in llm.last_messages[1]["content"]
+    prompt = llm.last_messages[1]["content"]
+    assert '"pop": number  // population in millions' in prompt
+    assert "// A city" in prompt
 
 
 def test_methods_send_self_and_keep_it_out_of_args() -> None:
@@ -225,7 +259,7 @@ def test_methods_send_self_and_keep_it_out_of_args() -> None:
     finally:
         plugin_manager.unregister(spy)
     assert seen == [{"name": "average", "self": student, "args": {}}]
-    assert "Object (self), a Student:" in llm.last_messages[1]["content"]
+    assert 'Object (self): Student = {"marks": [80, 90]}' in llm.last_messages[1]["content"]
 
 
 def test_async_functions_are_answered_through_the_hook() -> None:
@@ -249,7 +283,7 @@ def test_verbose_prints_the_messages_and_replies(capsys: pytest.CaptureFixture[s
     assert add(1, 2) == 3
     err = capsys.readouterr().err
     assert "[byllm] test_verbose_prints_the_messages_and_replies.<locals>.add sends:" in err
-    assert "--- user ---\nFunction: add\nInputs:\n- a (int) = 1\n- b (int) = 2" in err
+    assert "--- user ---\nFunction: add(a: int, b: int) -> int\nInputs:\n- a = 1\n- b = 2" in err
     assert "replies: ['3'] -> value: 3" in err
 
 
@@ -262,7 +296,7 @@ def test_mock_records_each_request() -> None:
     letter(1)
     letter(2)
     requests = llm.provider.requests
-    assert [request.messages[1]["content"].splitlines()[2] for request in requests] == ["- n (int) = 1", "- n (int) = 2"]
+    assert [request.messages[1]["content"].splitlines()[2] for request in requests] == ["- n = 1", "- n = 2"]
     assert [record.value for record in llm.history] == ["a", "b"]
 
 
