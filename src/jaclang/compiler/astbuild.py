@@ -5,10 +5,9 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
-from lark import Token, Tree
-
+from jaclang.compiler import syntax_tree as st
 from jaclang.compiler.expressions import place
 
 TESTS_REGISTRY = "__jac_tests__"
@@ -30,24 +29,14 @@ class SemText:
     owner_path: tuple[str, ...]
     part: str
     text: str
-    item: Tree | Token | None
-
-
-@dataclass
-class Implementation:
-    """An ``impl`` block (current or legacy syntax) supplying a declared ability's body."""
-
-    key: str
-    signature: Tree | None
-    body: Tree
-    tree: Tree
+    item: Any
 
 
 @dataclass
 class ModuleState:
     """Facts gathered before generation: impls, declared names, deferred module-level sems."""
 
-    implementations: dict[str, Implementation] = field(default_factory=dict)
+    implementations: dict[str, st.Impl] = field(default_factory=dict)
     declared_keys: set[str] = field(default_factory=set)
     deferred_sems: dict[str, list[ast.stmt]] = field(default_factory=dict)
     has_tests: bool = False
@@ -76,7 +65,7 @@ def class_def(name: str, bases: list[ast.expr], keywords: list[ast.keyword], bod
                         decorator_list=decorators, **extra)
 
 
-def dotted_expression(path: Iterable[str], where: Tree | Token | None) -> ast.expr:
+def dotted_expression(path: Iterable[str], where: Any) -> ast.expr:
     """``a.b.c`` as a load expression located at ``where``."""
     names = list(path)
     node: ast.expr = place(ast.Name(id=names[0], ctx=ast.Load()), where)
@@ -85,7 +74,7 @@ def dotted_expression(path: Iterable[str], where: Tree | Token | None) -> ast.ex
     return node
 
 
-def call_statement(function: ast.expr, args: list[ast.expr], where: Tree | Token | None) -> ast.stmt:
+def call_statement(function: ast.expr, args: list[ast.expr], where: Any) -> ast.stmt:
     """``function(*args)`` as a statement located at ``where``."""
     return place(ast.Expr(value=place(ast.Call(func=function, args=args, keywords=[]), where)), where)
 
@@ -97,8 +86,3 @@ def is_simple_constant(node: ast.expr) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
         return True
     return False
-
-
-def present_children(tree: Tree | None) -> list:
-    """The children of ``tree`` that are present (``None`` placeholders dropped)."""
-    return [] if tree is None else [child for child in tree.children if child is not None]

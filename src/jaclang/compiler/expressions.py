@@ -1,11 +1,13 @@
-"""Jac expressions (Lark subtrees) to Python ``ast`` expressions, positions kept."""
+"""Jac expression nodes to Python ``ast`` expressions, positions kept."""
 
 from __future__ import annotations
 
 import ast
 from typing import Any, Callable
 
-from lark import Token, Tree
+from lark import Token
+
+from jaclang.compiler import syntax_tree as st
 
 from jaclang.compiler.errors import JacSyntaxError, source_line_at
 
@@ -26,45 +28,22 @@ COMPARISON_OPERATORS: dict[str, type[ast.cmpop]] = {
 SPECIAL_METHODS = {"init": "__init__", "postinit": "__post_init__"}
 
 
-def _edge_token(tree: Tree, last: bool) -> Token | None:
-    """The first (or last) token under ``tree``."""
-    item: Tree | Token | None = tree
-    while isinstance(item, Tree):
-        children = reversed(item.children) if last else iter(item.children)
-        found: Tree | Token | None = None
-        for child in children:
-            if isinstance(child, Token):
-                found = child
-                break
-            if isinstance(child, Tree) and _edge_token(child, last) is not None:
-                found = child
-                break
-        item = found
-    return item
+def node_position(item: Any) -> tuple[int, int, int, int] | None:
+    """``(line, col, end_line, end_col)`` of a syntax node or token, 0-based columns, or ``None``."""
+    line = getattr(item, "line", None)
+    if line is None:
+        return None
+    end_line = item.end_line or line
+    end_column = item.end_column or item.column
+    return line, item.column - 1, end_line, end_column - 1
 
 
-def node_position(item: Tree | Token | None) -> tuple[int, int, int, int] | None:
-    """``(line, col, end_line, end_col)`` of a parse item, 0-based columns, or ``None``."""
-    if isinstance(item, Tree):
-        meta = item.meta
-        if not getattr(meta, "empty", True):
-            return meta.line, meta.column - 1, meta.end_line, meta.end_column - 1
-        first, last = _edge_token(item, False), _edge_token(item, True)
-        if first is None or last is None or first.line is None:
-            return None
-        return first.line, first.column - 1, last.end_line or last.line, (last.end_column or last.column) - 1
-    if isinstance(item, Token):
-        if item.line is None:
-            return None
-        return item.line, item.column - 1, item.end_line or item.line, (item.end_column or item.column) - 1
-    return None
-
-
-def place(node: Any, item: Tree | Token | None) -> Any:
+def place(node: Any, item: Any) -> Any:
     """Give ``node`` the source position of ``item`` unless it already has one."""
-    position = node_position(item)
-    if position is not None and getattr(node, "lineno", None) is None:
-        node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = position
+    if getattr(node, "lineno", None) is None:
+        position = node_position(item)
+        if position is not None:
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = position
     return node
 
 
@@ -85,10 +64,8 @@ def runtime(name: str) -> ast.Attribute:
     return ast.Attribute(value=ast.Name(id=RUNTIME, ctx=ast.Load()), attr=name, ctx=ast.Load())
 
 
-def token_text(token: Token | Tree) -> str:
+def token_text(token: Token) -> str:
     """The identifier a name token stands for (``<>name`` escapes a keyword)."""
-    if isinstance(token, Tree):  # name_any wraps one token
-        token = token.children[0]
     text = str(token)
     return text[2:] if text.startswith("<>") else text
 
@@ -122,44 +99,45 @@ def describe_expression(node: ast.expr) -> str:
 
 
 class ExpressionGenerator:
-    """Builds Python expression nodes from Jac expression subtrees."""
+    """Builds Python expression nodes from Jac expression nodes."""
 
     def __init__(self, source: str, filename: str) -> None:
         self.source = source
         self.filename = filename
         self.lambda_counter = 0
-        self._lines: list[str] | None = None
 
     # ------------------------------------------------------------------ helpers
-    def error(self, message: str, item: Tree | Token | None) -> JacSyntaxError:
+    def error(self, message: str, item: Any) -> JacSyntaxError:
         """A :class:`JacSyntaxError` located at ``item``."""
         position = node_position(item)
         line, column = (position[0], position[1] + 1) if position else (1, 1)
         return JacSyntaxError(message, self.filename, line, column, source_line_at(self.source, line))
 
-    def expr(self, item: Tree | Token) -> ast.expr:
-        """Translate one expression subtree."""
+    def expr(self, item: st.Expr) -> ast.expr:
+        """Translate one expression node."""
         if isinstance(item, Token):
             if item.type in ("NAME", "KWESC_NAME"):
                 return place(ast.Name(id=token_text(item), ctx=ast.Load()), item)
             raise self.error(f"unexpected token {item!s}", item)
-        handler: Callable[[Tree], ast.expr] | None = getattr(self, "_expr_" + str(item.data), None)
+        handler: Callable[[Any], ast.expr] | None = getattr(self, "_expr_" + type(item).__name__, None)
         if handler is None:
-            raise self.error(f"unsupported expression ({item.data})", item)
+            raise self.error(f"unsupported expression ({type(item).__name__})", item)
         return place(handler(item), item)
 
-    def target(self, item: Tree | Token, ctx: ast.expr_context | None = None) -> ast.expr:
+    def target(self, item: st.Expr, ctx: ast.expr_context | None = None) -> ast.expr:
         """Translate an assignment target."""
         return set_context(self.expr(item), ctx or ast.Store(), self, item)
 
     # ------------------------------------------------------------------ atoms
-    def _expr_name(self, tree: Tree) -> ast.expr:
-        return ast.Name(id=token_text(tree.children[0]), ctx=ast.Load())
+    def _expr_Name(self, node: st.Name) -> ast.expr:
+        return ast.Name(id=token_text(node.token), ctx=ast.Load())
 
-    def _expr_number(self, tree: Tree) -> ast.expr:
-        token = tree.children[0]
+    def _expr_Number(self, node: st.Number) -> ast.expr:
+        token = node.token
         text = str(token)
-        if token.type == "DEC_NUMBER" and (text == "0" or text[0] != "0"):
+        if token.type == "DEC_NUMBER" and (text == "0" or text[0] != "0") and "_" not in text:
+            if len(text) > 4000:
+                raise self.error("integer literal too long (more than 4000 digits)", token)
             return ast.Constant(value=int(text))
         try:
             value = ast.literal_eval(text)
@@ -167,26 +145,17 @@ class ExpressionGenerator:
             raise self.error(f"invalid number literal {token!s}", token) from None
         return ast.Constant(value=value)
 
-    def _expr_const_none(self, tree: Tree) -> ast.expr:
-        return ast.Constant(value=None)
+    def _expr_Constant(self, node: st.Constant) -> ast.expr:
+        return ast.Constant(value=_CONSTANTS[str(node.token)])
 
-    def _expr_const_true(self, tree: Tree) -> ast.expr:
-        return ast.Constant(value=True)
-
-    def _expr_const_false(self, tree: Tree) -> ast.expr:
-        return ast.Constant(value=False)
-
-    def _expr_const_ellipsis(self, tree: Tree) -> ast.expr:
-        return ast.Constant(value=...)
-
-    def _expr_strings(self, tree: Tree) -> ast.expr:
+    def _expr_Strings(self, node: st.Strings) -> ast.expr:
         from jaclang.compiler.fstrings import fstring_values, string_value
 
-        tokens = tree.children
+        tokens = node.tokens
         if all(token.type == "STRING" for token in tokens):
             values = [string_value(self, token) for token in tokens]
             if len({type(value) for value in values}) > 1:
-                raise self.error("cannot mix bytes and str literals", tree)
+                raise self.error("cannot mix bytes and str literals", node)
             return ast.Constant(value=values[0] if len(values) == 1 else values[0][:0].join(values))
         parts: list[ast.expr] = []
         for token in tokens:
@@ -200,89 +169,63 @@ class ExpressionGenerator:
         return ast.JoinedStr(values=_merge_constants(parts))
 
     # ------------------------------------------------------------------ collections
-    def _expr_tuple(self, tree: Tree) -> ast.expr:
-        return ast.Tuple(elts=[self.expr(child) for child in tree.children if child is not None], ctx=ast.Load())
+    def _expr_TupleExpr(self, node: st.TupleExpr) -> ast.expr:
+        return ast.Tuple(elts=[self.expr(child) for child in node.items], ctx=ast.Load())
 
-    def _expr_list(self, tree: Tree) -> ast.expr:
-        return ast.List(elts=[self.expr(child) for child in tree.children if child is not None], ctx=ast.Load())
+    def _expr_ListExpr(self, node: st.ListExpr) -> ast.expr:
+        return ast.List(elts=[self.expr(child) for child in node.items], ctx=ast.Load())
 
-    def _expr_set(self, tree: Tree) -> ast.expr:
-        return ast.Set(elts=[self.expr(child) for child in tree.children if child is not None])
+    def _expr_SetExpr(self, node: st.SetExpr) -> ast.expr:
+        return ast.Set(elts=[self.expr(child) for child in node.items])
 
-    def _expr_dict(self, tree: Tree) -> ast.expr:
+    def _expr_DictExpr(self, node: st.DictExpr) -> ast.expr:
         keys: list[ast.expr | None] = []
         values: list[ast.expr] = []
-        for item in tree.children:
-            if item is None:
-                continue
-            if item.data == "dict_unpack":
+        for item in node.items:
+            if isinstance(item, st.DictUnpack):
                 keys.append(None)
-                values.append(self.expr(item.children[0]))
             else:
-                keys.append(self.expr(item.children[0]))
-                values.append(self.expr(item.children[1]))
+                keys.append(self.expr(item.key))
+            values.append(self.expr(item.value))
         return ast.Dict(keys=keys, values=values)
 
-    def comprehensions(self, tree: Tree) -> list[ast.comprehension]:
+    def comprehensions(self, clauses: list[st.CompFor]) -> list[ast.comprehension]:
         """The ``for ... in ... if ...`` clauses of a comprehension."""
-        result = []
-        for clause in tree.children:
-            target_tree, iterable, *conditions = clause.children
-            result.append(
-                ast.comprehension(
-                    target=self.exprlist_target(target_tree),
-                    iter=self.expr(iterable),
-                    ifs=[self.expr(condition.children[0]) for condition in conditions],
-                    is_async=0,
-                )
+        return [
+            ast.comprehension(
+                target=self.exprlist_target(clause.target),
+                iter=self.expr(clause.iterable),
+                ifs=[self.expr(condition) for condition in clause.conditions],
+                is_async=0,
             )
-        return result
+            for clause in clauses
+        ]
 
-    def _expr_listcomp(self, tree: Tree) -> ast.expr:
-        return ast.ListComp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
+    def _expr_Comprehension(self, node: st.Comprehension) -> ast.expr:
+        node_class = _COMPREHENSIONS[node.kind]
+        return node_class(elt=self.expr(node.element), generators=self.comprehensions(node.clauses))
 
-    def _expr_setcomp(self, tree: Tree) -> ast.expr:
-        return ast.SetComp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
+    def _expr_DictComp(self, node: st.DictComp) -> ast.expr:
+        return ast.DictComp(key=self.expr(node.key), value=self.expr(node.value), generators=self.comprehensions(node.clauses))
 
-    def _expr_genexp(self, tree: Tree) -> ast.expr:
-        return ast.GeneratorExp(elt=self.expr(tree.children[0]), generators=self.comprehensions(tree.children[1]))
-
-    def _expr_genexp_arg(self, tree: Tree) -> ast.expr:
-        return self._expr_genexp(tree)
-
-    def _expr_dictcomp(self, tree: Tree) -> ast.expr:
-        key, value, clauses = tree.children
-        return ast.DictComp(key=self.expr(key), value=self.expr(value), generators=self.comprehensions(clauses))
-
-    def exprlist_target(self, tree: Tree) -> ast.expr:
+    def exprlist_target(self, node: st.ExprList) -> ast.expr:
         """A ``for`` target: one name or an unpacking tuple."""
-        items = [child for child in tree.children if child is not None]
-        has_trailing_comma = len(items) == 1 and self._ends_with_comma(tree)
-        if len(items) == 1 and not has_trailing_comma:
+        items = node.items
+        if len(items) == 1 and not node.trailing_comma:
             return self.target(items[0])
         return place(
-            set_context(ast.Tuple(elts=[self.expr(item) for item in items], ctx=ast.Load()), ast.Store(), self, tree),
-            tree,
+            set_context(ast.Tuple(elts=[self.expr(item) for item in items], ctx=ast.Load()), ast.Store(), self, node),
+            node,
         )
 
-    def _ends_with_comma(self, tree: Tree) -> bool:
-        position = node_position(tree)
-        if position is None:
-            return False
-        if self._lines is None:
-            self._lines = self.source.splitlines()
-        lines = self._lines
-        line = lines[position[2] - 1] if 0 < position[2] <= len(lines) else ""
-        return line[: position[3]].rstrip().endswith(",")
-
-    def _expr_star_expr(self, tree: Tree) -> ast.expr:
-        return ast.Starred(value=self.expr(tree.children[0]), ctx=ast.Load())
+    def _expr_StarExpr(self, node: st.StarExpr) -> ast.expr:
+        return ast.Starred(value=self.expr(node.value), ctx=ast.Load())
 
     # ------------------------------------------------------------------ operators
-    def _expr_binary_chain(self, tree: Tree) -> ast.expr:
+    def _expr_BinaryChain(self, node: st.BinaryChain) -> ast.expr:
         """A flat ``a op b op c ...`` list: ``or`` < ``and`` < ``not`` < comparisons < the rest."""
-        items = tree.children[0::2]
-        operators = [" ".join(str(token) for token in op.children) for op in tree.children[1::2]]
+        items = node.operands
+        operators = node.operators
         or_groups: list[list[ast.expr]] = [[]]
         start = 0
         for index, operator in enumerate(operators + ["or"]):
@@ -300,13 +243,13 @@ class ExpressionGenerator:
             return conjunctions[0]
         return ast.BoolOp(op=ast.Or(), values=conjunctions)
 
-    def _negated_comparison(self, items: list[Tree | Token], operators: list[str]) -> ast.expr:
+    def _negated_comparison(self, items: list[st.Expr], operators: list[str]) -> ast.expr:
         """One operand of ``and``/``or``: leading ``not``s apply to the whole comparison."""
         negations = 0
         first = items[0]
-        while isinstance(first, Tree) and first.data == "not_op":
+        while isinstance(first, st.Not):
             negations += 1
-            first = first.children[0]
+            first = first.operand
         for item in items[1:]:
             self._reject_not(item)
         operands = [self.expr(first)] + [self.expr(item) for item in items[1:]]
@@ -335,119 +278,99 @@ class ExpressionGenerator:
         )
         return _spanning(node, segments)
 
-    def _expr_power_op(self, tree: Tree) -> ast.expr:
-        left, right = tree.children
-        self._reject_not(right)
-        return ast.BinOp(left=self.expr(left), op=ast.Pow(), right=self.expr(right))
+    def _expr_Power(self, node: st.Power) -> ast.expr:
+        self._reject_not(node.exponent)
+        base = self.expr(node.base)
+        if node.awaited:
+            base = place(ast.Await(value=base), node.base)
+        return ast.BinOp(left=base, op=ast.Pow(), right=self.expr(node.exponent))
 
-    def _reject_not(self, operand: Tree | Token) -> None:
+    def _reject_not(self, operand: st.Expr) -> None:
         """``not`` only starts an operand of ``and``/``or`` (as in Python)."""
-        if isinstance(operand, Tree) and operand.data == "not_op":
+        if isinstance(operand, st.Not):
             raise self.error("'not' must start an operand of 'and'/'or'; add parentheses", operand)
 
-    def _expr_unary(self, tree: Tree) -> ast.expr:
-        operator, operand = tree.children
-        self._reject_not(operand)
-        return ast.UnaryOp(op=UNARY_OPERATORS[str(operator.children[0])](), operand=self.expr(operand))
+    def _expr_Unary(self, node: st.Unary) -> ast.expr:
+        self._reject_not(node.operand)
+        return ast.UnaryOp(op=UNARY_OPERATORS[node.operator](), operand=self.expr(node.operand))
 
-    def _expr_not_op(self, tree: Tree) -> ast.expr:
-        return ast.UnaryOp(op=ast.Not(), operand=self.expr(tree.children[0]))
+    def _expr_Not(self, node: st.Not) -> ast.expr:
+        return ast.UnaryOp(op=ast.Not(), operand=self.expr(node.operand))
 
-    def _expr_await_op(self, tree: Tree) -> ast.expr:
-        return ast.Await(value=self.expr(tree.children[0]))
+    def _expr_Await(self, node: st.Await) -> ast.expr:
+        return ast.Await(value=self.expr(node.value))
 
-    def _expr_await_power(self, tree: Tree) -> ast.expr:
-        base, exponent = tree.children
-        self._reject_not(exponent)
-        awaited = place(ast.Await(value=self.expr(base)), base)
-        return ast.BinOp(left=awaited, op=ast.Pow(), right=self.expr(exponent))
+    def _expr_IfExp(self, node: st.IfExp) -> ast.expr:
+        return ast.IfExp(test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse))
 
-    def _expr_ifexp(self, tree: Tree) -> ast.expr:
-        body, test, orelse = tree.children
-        return ast.IfExp(test=self.expr(test), body=self.expr(body), orelse=self.expr(orelse))
-
-    def _expr_walrus(self, tree: Tree) -> ast.expr:
-        name, value = tree.children
-        return ast.NamedExpr(target=place(ast.Name(id=token_text(name), ctx=ast.Store()), name), value=self.expr(value))
+    def _expr_Walrus(self, node: st.Walrus) -> ast.expr:
+        target = place(ast.Name(id=token_text(node.name), ctx=ast.Store()), node.name)
+        return ast.NamedExpr(target=target, value=self.expr(node.value))
 
     # ------------------------------------------------------------------ postfix chains
-    def _expr_attribute(self, tree: Tree) -> ast.expr:
-        return self.chain(tree)
+    def _expr_Attribute(self, node: st.Attribute) -> ast.expr:
+        return self.chain(node)
 
-    def _expr_safe_attribute(self, tree: Tree) -> ast.expr:
-        return self.chain(tree)
+    _expr_Call = _expr_Subscript = _expr_Attribute
 
-    def _expr_call(self, tree: Tree) -> ast.expr:
-        return self.chain(tree)
-
-    def _expr_subscript(self, tree: Tree) -> ast.expr:
-        return self.chain(tree)
-
-    def _expr_safe_subscript(self, tree: Tree) -> ast.expr:
-        return self.chain(tree)
-
-    def chain(self, tree: Tree) -> ast.expr:
+    def chain(self, node: st.Node) -> ast.expr:
         """A postfix chain (``a.b(c)[d]?.e``); ``?.``/``?[`` short-circuit the rest of the chain to ``None``."""
-        steps: list[Tree] = []
-        base: Tree | Token = tree
-        while isinstance(base, Tree) and base.data in _CHAIN_STEPS:
+        steps: list[st.Node] = []
+        base: st.Expr = node
+        while isinstance(base, _CHAIN_STEPS):
             steps.append(base)
-            base = base.children[0]
+            base = base.func if isinstance(base, st.Call) else base.value
         steps.reverse()
-        return self._apply_steps(self.expr(base), steps)
+        return self._apply_steps(self.expr(base), steps, 0)
 
-    def _apply_steps(self, current: ast.expr, steps: list[Tree]) -> ast.expr:
-        for index, step in enumerate(steps):
-            if step.data in _SAFE_STEPS:
+    def _apply_steps(self, current: ast.expr, steps: list[st.Node], start: int) -> ast.expr:
+        for index in range(start, len(steps)):
+            step = steps[index]
+            if getattr(step, "safe", False):
                 self.lambda_counter += 1
                 parameter = f"__jac_value_{self.lambda_counter}"
-                unsafe = Tree(_SAFE_STEPS[step.data], step.children, step.meta)
-                rest = self._apply_steps(ast.Name(id=parameter, ctx=ast.Load()), [unsafe, *steps[index + 1:]])
+                rest = self._apply_steps(place(self._step(ast.Name(id=parameter, ctx=ast.Load()), step), step), steps, index + 1)
                 function = ast.Lambda(args=_arguments([ast.arg(arg=parameter)]), body=rest)
                 return place(ast.Call(func=runtime("null_safe"), args=[current, function], keywords=[]), step)
             current = place(self._step(current, step), step)
         return current
 
-    def _step(self, current: ast.expr, step: Tree) -> ast.expr:
-        kind = step.data
-        if kind == "attribute":
-            name = token_text(step.children[1])
+    def _step(self, current: ast.expr, step: st.Node) -> ast.expr:
+        if isinstance(step, st.Attribute):
+            name = token_text(step.name)
             if isinstance(current, ast.Name) and current.id == "super":
-                current = place(ast.Call(func=current, args=[], keywords=[]), step.children[0])
+                current = place(ast.Call(func=current, args=[], keywords=[]), step.value)
                 name = SPECIAL_METHODS.get(name, name)
             return ast.Attribute(value=current, attr=name, ctx=ast.Load())
-        if kind == "call":
-            arguments, model = self._split_construction_model(step.children[1])
+        if isinstance(step, st.Call):
+            arguments, model = self._split_construction_model(step.arguments)
             args, keywords = self.call_arguments(arguments)
             if model is not None:
                 return self._construct_by_llm(current, args, keywords, model)
             return ast.Call(func=current, args=args, keywords=keywords)
-        return ast.Subscript(value=current, slice=self.subscripts(step.children[1]), ctx=ast.Load())
+        return ast.Subscript(value=current, slice=self.subscripts(step.index, step), ctx=ast.Load())
 
-    def _split_construction_model(self, arguments: Tree | None) -> tuple[Tree | None, Tree | Token | None]:
+    def _split_construction_model(self, arguments: list[st.Expr]) -> tuple[list[st.Expr], st.Expr | None]:
         """Find ``value by model`` among a call's arguments where ``value`` is not itself a call.
 
         That is the legacy object-initialisation form ``Person(name="Ada" by llm())``:
-        the arguments come back with the plain values, plus the model subtree.
+        the arguments come back with the plain values, plus the model node.
         """
-        if arguments is None:
-            return None, None
-        model: Tree | Token | None = None
-        children = []
-        for argument in arguments.children:
-            value_index = 1 if isinstance(argument, Tree) and argument.data == "kwarg" else None
-            value = argument.children[value_index] if value_index is not None else argument
-            if isinstance(value, Tree) and value.data == "by_call" and not _is_call(value.children[0]):
-                model = model if model is not None else value.children[1]
-                if value_index is not None:
-                    argument = Tree("kwarg", [argument.children[0], value.children[0]], argument.meta)
+        model: st.Expr | None = None
+        result: list[st.Expr] = []
+        for argument in arguments:
+            value = argument.value if isinstance(argument, st.Keyword) else argument
+            if isinstance(value, st.ByCall) and not isinstance(value.call, st.Call):
+                model = model if model is not None else value.model
+                if isinstance(argument, st.Keyword):
+                    argument = st.Keyword(argument.name, value.call)
                 else:
-                    argument = value.children[0]
-            children.append(argument)
-        return Tree(arguments.data, children, arguments.meta), model
+                    argument = value.call
+            result.append(argument)
+        return result, model
 
     def _construct_by_llm(
-        self, cls: ast.expr, args: list[ast.expr], keywords: list[ast.keyword], model: Tree | Token
+        self, cls: ast.expr, args: list[ast.expr], keywords: list[ast.keyword], model: st.Expr
     ) -> ast.expr:
         named = ast.Dict(
             keys=[ast.Constant(value=keyword.arg) if keyword.arg is not None else None for keyword in keywords],
@@ -459,23 +382,17 @@ class ExpressionGenerator:
             keywords=[],
         )
 
-    def call_arguments(self, arguments: Tree | None) -> tuple[list[ast.expr], list[ast.keyword]]:
+    def call_arguments(self, arguments: list[st.Expr]) -> tuple[list[ast.expr], list[ast.keyword]]:
         """Positional and keyword arguments of a call."""
         args: list[ast.expr] = []
         keywords: list[ast.keyword] = []
-        if arguments is None:
-            return args, keywords
-        for argument in arguments.children:
-            if argument is None:
-                continue
-            kind = argument.data if isinstance(argument, Tree) else None
-            if kind == "kwarg":
-                name, value = argument.children
-                keywords.append(place(ast.keyword(arg=token_text(name), value=self.expr(value)), argument))
-            elif kind == "star_arg":
-                args.append(place(ast.Starred(value=self.expr(argument.children[0]), ctx=ast.Load()), argument))
-            elif kind == "kwstar_arg":
-                keywords.append(place(ast.keyword(arg=None, value=self.expr(argument.children[0])), argument))
+        for argument in arguments:
+            if isinstance(argument, st.Keyword):
+                keywords.append(place(ast.keyword(arg=token_text(argument.name), value=self.expr(argument.value)), argument))
+            elif isinstance(argument, st.StarArg) and argument.double:
+                keywords.append(place(ast.keyword(arg=None, value=self.expr(argument.value)), argument))
+            elif isinstance(argument, st.StarArg):
+                args.append(place(ast.Starred(value=self.expr(argument.value), ctx=ast.Load()), argument))
             else:
                 value = self.expr(argument)
                 if keywords and not isinstance(value, ast.Starred):
@@ -483,41 +400,32 @@ class ExpressionGenerator:
                 args.append(value)
         return args, keywords
 
-    def subscripts(self, tree: Tree) -> ast.expr:
+    def subscripts(self, items: list[st.Expr], where: st.Node) -> ast.expr:
         """The index of a subscript: one item, or a tuple of items."""
-        items = [self.subscript_item(child) for child in tree.children if child is not None]
-        if len(items) == 1:
-            return items[0]
-        return place(ast.Tuple(elts=items, ctx=ast.Load()), tree)
+        translated = [self.subscript_item(child) for child in items]
+        if len(translated) == 1:
+            return translated[0]
+        return place(ast.Tuple(elts=translated, ctx=ast.Load()), where)
 
-    def subscript_item(self, item: Tree | Token) -> ast.expr:
+    def subscript_item(self, item: st.Expr) -> ast.expr:
         """One index item: an expression or a slice."""
-        if isinstance(item, Tree) and item.data == "slice":
-            lower, upper, step = (self.expr(part) if part is not None else None for part in item.children)
+        if isinstance(item, st.Slice):
+            lower, upper, step = (self.expr(part) if part is not None else None for part in (item.lower, item.upper, item.step))
             return place(ast.Slice(lower=lower, upper=upper, step=step), item)
         return self.expr(item)
 
     # ------------------------------------------------------------------ lambdas and by
-    def _expr_lambdef(self, tree: Tree) -> ast.expr:
-        params, body = tree.children
+    def _expr_Lambda(self, node: st.Lambda) -> ast.expr:
         from jaclang.compiler.signatures import build_arguments
 
-        arguments = build_arguments(self, params.children if params is not None else [], annotate=False)
-        return ast.Lambda(args=arguments, body=self.expr(body))
+        arguments = build_arguments(self, node.params, annotate=False)
+        return ast.Lambda(args=arguments, body=self.expr(node.body))
 
-    def _expr_typed_lambdef(self, tree: Tree) -> ast.expr:
-        _keyword, params, _returns, body = tree.children
-        from jaclang.compiler.signatures import build_arguments
-
-        arguments = build_arguments(self, params.children, annotate=False)
-        return ast.Lambda(args=arguments, body=self.expr(body))
-
-    def _expr_by_call(self, tree: Tree) -> ast.expr:
+    def _expr_ByCall(self, node: st.ByCall) -> ast.expr:
         """``f(x) by model``: the model answers this one call."""
-        call_tree, model_tree = tree.children
-        call = self.expr(call_tree)
+        call = self.expr(node.call)
         if not isinstance(call, ast.Call):
-            raise self.error("'by' after an expression needs a function call on its left", tree)
+            raise self.error("'by' after an expression needs a function call on its left", node)
         positional: list[ast.expr] = list(call.args)
         named_keys: list[ast.expr | None] = []
         named_values: list[ast.expr] = []
@@ -527,7 +435,7 @@ class ExpressionGenerator:
         return ast.Call(
             func=runtime("call_by_llm"),
             args=[
-                self.model_expression(model_tree),
+                self.model_expression(node.model),
                 call.func,
                 ast.Tuple(elts=positional, ctx=ast.Load()),
                 ast.Dict(keys=named_keys, values=named_values),
@@ -535,24 +443,19 @@ class ExpressionGenerator:
             keywords=[],
         )
 
-    def model_expression(self, tree: Tree | Token) -> ast.expr:
+    def model_expression(self, node: st.Expr) -> ast.expr:
         """The expression after ``by``, with legacy ``incl_info=(a, b)`` turned into a dict."""
-        model = self.expr(tree)
+        model = self.expr(node)
         if isinstance(model, ast.Call):
             for keyword in model.keywords:
                 if keyword.arg == "incl_info":
                     keyword.value = _names_to_dict(keyword.value)
         return model
 
-    def _expr_yield_expr(self, tree: Tree) -> ast.expr:
-        value = tree.children[0] if tree.children else None
-        return ast.Yield(value=self.expr(value) if value is not None else None)
-
-    def _expr_yield_from(self, tree: Tree) -> ast.expr:
-        return ast.YieldFrom(value=self.expr(tree.children[0]))
-
-    def _expr_fexpr(self, tree: Tree) -> ast.expr:
-        return self.expr(tree.children[0])
+    def _expr_Yield(self, node: st.Yield) -> ast.expr:
+        if node.delegate:
+            return ast.YieldFrom(value=self.expr(node.value))
+        return ast.Yield(value=self.expr(node.value) if node.value is not None else None)
 
 
 # Binding strength of the non-comparison binary operators (higher binds tighter).
@@ -600,12 +503,9 @@ def _group(operands: list[ast.expr], operators: list[str]) -> ast.expr:
     return climb(0, 0)[0]
 
 
-_CHAIN_STEPS = ("attribute", "safe_attribute", "call", "subscript", "safe_subscript")
-_SAFE_STEPS = {"safe_attribute": "attribute", "safe_subscript": "subscript"}
-
-
-def _is_call(item: Tree | Token) -> bool:
-    return isinstance(item, Tree) and item.data == "call"
+_CHAIN_STEPS = (st.Attribute, st.Call, st.Subscript)
+_CONSTANTS: dict[str, Any] = {"None": None, "True": True, "False": False, "...": ...}
+_COMPREHENSIONS: dict[str, Any] = {"list": ast.ListComp, "set": ast.SetComp, "generator": ast.GeneratorExp}
 
 
 def _names_to_dict(value: ast.expr) -> ast.expr:

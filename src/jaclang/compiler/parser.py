@@ -1,4 +1,4 @@
-"""Jac source text to a Lark parse tree; parse failures become :class:`JacSyntaxError`.
+"""Jac source text to the typed syntax tree (:mod:`syntax_tree`); parse failures become :class:`JacSyntaxError`.
 
 Lark is imported here and nowhere on the warm ``jac run`` path: the module is
 only loaded when a source actually has to be compiled.
@@ -12,10 +12,13 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from lark import Lark, Token, Tree
+from typing import Any
+
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from jaclang.compiler.errors import JacSyntaxError, source_line_at
+from jaclang.compiler.tree_builder import JacTreeBuilder
 
 GRAMMAR_PATH = Path(__file__).with_name("jac.lark")
 
@@ -129,8 +132,8 @@ def get_parser() -> Lark:
                 lexer="basic",
                 start=["start", "fexpr"],
                 maybe_placeholders=True,
-                propagate_positions=True,
                 postlex=_tagger,
+                transformer=JacTreeBuilder(),
             )
             try:
                 _parser = Lark.open(str(GRAMMAR_PATH), cache=_grammar_cache_path(), **options)
@@ -139,8 +142,8 @@ def get_parser() -> Lark:
     return _parser
 
 
-def parse(source: str, filename: str = "<jac>", start: str = "start") -> Tree:
-    """Parse Jac ``source``; raise :class:`JacSyntaxError` pointing at the offending token."""
+def parse(source: str, filename: str = "<jac>", start: str = "start") -> Any:
+    """Parse Jac ``source`` into its syntax tree (a ``Module``, or an expression for ``fexpr``); raise :class:`JacSyntaxError` pointing at the offending token."""
     parser = get_parser()
     try:
         return parser.parse(source, start=start)

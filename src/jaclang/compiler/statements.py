@@ -1,12 +1,11 @@
-"""Jac statements (blocks, control flow, imports) to Python ``ast`` statements."""
+"""Jac statement nodes (blocks, control flow, imports) to Python ``ast`` statements."""
 
 from __future__ import annotations
 
 import ast
 
-from lark import Tree
-
-from jaclang.compiler.astbuild import Scope, SemText, dotted_expression, present_children
+from jaclang.compiler import syntax_tree as st
+from jaclang.compiler.astbuild import Scope, SemText
 from jaclang.compiler.expressions import AUGMENTED_OPERATORS, ExpressionGenerator, place, token_text
 from jaclang.compiler.patterns import build_pattern
 
@@ -41,7 +40,7 @@ def _copy_located(node: ast.stmt, where: ast.AST) -> ast.stmt:
 class StatementGenerator(ExpressionGenerator):
     """Builds Python statements; declarations inside blocks are delegated to :meth:`declaration`."""
 
-    def declaration(self, tree: Tree, scope: Scope) -> tuple[ast.stmt, list[SemText]]:
+    def declaration(self, node: st.Declaration, scope: Scope) -> tuple[ast.stmt, list[SemText]]:
         """A declaration and its sem texts (provided by :class:`DeclarationGenerator`)."""
         raise NotImplementedError
 
@@ -50,240 +49,169 @@ class StatementGenerator(ExpressionGenerator):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ statements
-    def block(self, tree: Tree, scope: Scope) -> list[ast.stmt]:
+    def block(self, node: st.Block, scope: Scope) -> list[ast.stmt]:
         """The statements of a ``{ }`` block (``pass`` when empty)."""
         statements: list[ast.stmt] = []
-        for child in tree.children:
+        for child in node.statements:
             statements.extend(self.statement(child, scope))
-        return statements or [place(ast.Pass(), tree)]
+        return statements or [place(ast.Pass(), node)]
 
-    def statement(self, item: Tree, scope: Scope) -> list[ast.stmt]:
+    def statement(self, node: st.Node, scope: Scope) -> list[ast.stmt]:
         """One statement; declarations may expand to several (the definition, then its sems)."""
-        kind = str(item.data)
-        if kind == "declaration":
-            node, sems = self.declaration(item, scope)
-            return [node, *(self.sem_call(sem, ()) for sem in sems)]
-        handler = getattr(self, "_stmt_" + kind, None)
+        if isinstance(node, st.Declaration):
+            definition, sems = self.declaration(node, scope)
+            return [definition, *(self.sem_call(sem, ()) for sem in sems)]
+        handler = getattr(self, "_stmt_" + type(node).__name__, None)
         if handler is None:
-            raise self.error(f"unsupported statement ({kind})", item)
-        result = handler(item, scope)
+            raise self.error(f"unsupported statement ({type(node).__name__})", node)
+        result = handler(node, scope)
         statements = result if isinstance(result, list) else [result]
-        return [place(statement, item) for statement in statements]
+        return [place(statement, node) for statement in statements]
 
-    def _stmt_expr_only(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Expr(value=self.expr(tree.children[0]))
+    def _stmt_ExprStmt(self, node: st.ExprStmt, scope: Scope) -> ast.stmt:
+        return ast.Expr(value=self.expr(node.value))
 
-    def _stmt_assign(self, tree: Tree, scope: Scope) -> ast.stmt:
-        *targets, value = tree.children
-        return ast.Assign(targets=[self.target(target) for target in targets], value=self.expr(value))
+    def _stmt_Assign(self, node: st.Assign, scope: Scope) -> ast.stmt:
+        return ast.Assign(targets=[self.target(target) for target in node.targets], value=self.expr(node.value))
 
-    def _stmt_annassign(self, tree: Tree, scope: Scope) -> ast.stmt:
-        target_tree, type_tree, value_tree = tree.children
-        target = self.target(target_tree)
+    def _stmt_AnnAssign(self, node: st.AnnAssign, scope: Scope) -> ast.stmt:
+        target = self.target(node.target)
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
-            raise self.error("only a single target can be annotated", tree)
+            raise self.error("only a single target can be annotated", node)
         return ast.AnnAssign(
             target=target,
-            annotation=self.expr(type_tree),
-            value=self.expr(value_tree) if value_tree is not None else None,
+            annotation=self.expr(node.type),
+            value=self.expr(node.value) if node.value is not None else None,
             simple=int(isinstance(target, ast.Name)),
         )
 
-    def _stmt_augassign(self, tree: Tree, scope: Scope) -> ast.stmt:
-        target_tree, operator, value = tree.children
-        target = self.target(target_tree)
+    def _stmt_AugAssign(self, node: st.AugAssign, scope: Scope) -> ast.stmt:
+        target = self.target(node.target)
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
-            raise self.error("illegal target for augmented assignment", tree)
-        return ast.AugAssign(target=target, op=AUGMENTED_OPERATORS[str(operator)](), value=self.expr(value))
+            raise self.error("illegal target for augmented assignment", node)
+        return ast.AugAssign(target=target, op=AUGMENTED_OPERATORS[str(node.operator)](), value=self.expr(node.value))
 
-    def _stmt_return_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        value = tree.children[0]
-        return ast.Return(value=self.expr(value) if value is not None else None)
+    def _stmt_Return(self, node: st.Return, scope: Scope) -> ast.stmt:
+        return ast.Return(value=self.expr(node.value) if node.value is not None else None)
 
-    def _stmt_raise_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        exception, cause = tree.children
+    def _stmt_Raise(self, node: st.Raise, scope: Scope) -> ast.stmt:
         return ast.Raise(
-            exc=self.expr(exception) if exception is not None else None,
-            cause=self.expr(cause) if cause is not None else None,
+            exc=self.expr(node.exception) if node.exception is not None else None,
+            cause=self.expr(node.cause) if node.cause is not None else None,
         )
 
-    def _stmt_assert_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        test, message = tree.children
-        return ast.Assert(test=self.expr(test), msg=self.expr(message) if message is not None else None)
+    def _stmt_Assert(self, node: st.Assert, scope: Scope) -> ast.stmt:
+        return ast.Assert(test=self.expr(node.test), msg=self.expr(node.message) if node.message is not None else None)
 
-    def _stmt_del_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        targets = [self.target(child, ast.Del()) for child in present_children(tree.children[0])]
-        return ast.Delete(targets=targets)
+    def _stmt_Delete(self, node: st.Delete, scope: Scope) -> ast.stmt:
+        return ast.Delete(targets=[self.target(child, ast.Del()) for child in node.targets.items])
 
-    def _stmt_global_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Global(names=[token_text(name) for name in tree.children])
+    def _stmt_Global(self, node: st.Global, scope: Scope) -> ast.stmt:
+        names = [token_text(name) for name in node.names]
+        return ast.Nonlocal(names=names) if node.nonlocal_ else ast.Global(names=names)
 
-    def _stmt_nonlocal_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Nonlocal(names=[token_text(name) for name in tree.children])
+    def _stmt_WordStatement(self, node: st.WordStatement, scope: Scope) -> ast.stmt:
+        return _WORD_STATEMENTS[str(node.word)]()
 
-    def _stmt_yield_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Expr(value=self.expr(tree.children[0]))
+    def _else(self, block: st.Block | None, scope: Scope) -> list[ast.stmt]:
+        return self.block(block, scope) if block is not None else []
 
-    def _stmt_break_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Break()
+    def _stmt_If(self, node: st.If, scope: Scope) -> ast.stmt:
+        orelse = self._else(node.orelse, scope)
+        for clause in reversed(node.elifs):
+            orelse = [place(ast.If(test=self.expr(clause.test), body=self.block(clause.body, scope), orelse=orelse), clause)]
+        return ast.If(test=self.expr(node.test), body=self.block(node.body, scope), orelse=orelse)
 
-    def _stmt_continue_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Continue()
+    def _stmt_While(self, node: st.While, scope: Scope) -> ast.stmt:
+        return ast.While(test=self.expr(node.test), body=self.block(node.body, scope), orelse=self._else(node.orelse, scope))
 
-    def _stmt_pass_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        return ast.Pass()
-
-    def _else(self, clause: Tree | None, scope: Scope) -> list[ast.stmt]:
-        return self.block(clause.children[0], scope) if clause is not None else []
-
-    def _stmt_if_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        test, block, *rest = tree.children
-        else_clause = rest.pop() if rest else None
-        orelse = self._else(else_clause, scope)
-        for clause in reversed(rest):
-            clause_test, clause_block = clause.children
-            orelse = [place(ast.If(test=self.expr(clause_test), body=self.block(clause_block, scope), orelse=orelse), clause)]
-        return ast.If(test=self.expr(test), body=self.block(block, scope), orelse=orelse)
-
-    def _stmt_while_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        test, block, else_clause = tree.children
-        return ast.While(test=self.expr(test), body=self.block(block, scope), orelse=self._else(else_clause, scope))
-
-    def _stmt_for_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        is_async, targets, iterable, block, else_clause = tree.children
-        node_class = ast.AsyncFor if is_async is not None else ast.For
+    def _stmt_For(self, node: st.For, scope: Scope) -> ast.stmt:
+        node_class = ast.AsyncFor if node.is_async is not None else ast.For
         return node_class(
-            target=self.exprlist_target(targets),
-            iter=self.expr(iterable),
-            body=self.block(block, scope),
-            orelse=self._else(else_clause, scope),
+            target=self.exprlist_target(node.target),
+            iter=self.expr(node.iterable),
+            body=self.block(node.body, scope),
+            orelse=self._else(node.orelse, scope),
         )
 
-    def _stmt_for_to_stmt(self, tree: Tree, scope: Scope) -> list[ast.stmt]:
+    def _stmt_ForTo(self, node: st.ForTo, scope: Scope) -> list[ast.stmt]:
         """``for i = a to cond by step { }``: assignment, then a ``while`` running the step after each pass."""
-        targets, start, keyword, condition, step_tree, block = tree.children
-        if str(keyword) != "to":
-            raise self.error(f"expected 'to' in a counting for loop, found {keyword!s}", keyword)
-        initial = place(ast.Assign(targets=[self.exprlist_target(targets)], value=self.expr(start)), tree)
-        step = [place(self.step(step_tree), step_tree)]
-        body = [_ContinueWithStep(step).visit(statement) for statement in self.block(block, scope)]
+        if str(node.keyword) != "to":
+            raise self.error(f"expected 'to' in a counting for loop, found {node.keyword!s}", node.keyword)
+        initial = place(ast.Assign(targets=[self.exprlist_target(node.target)], value=self.expr(node.start)), node)
+        step = [place(self.statement(node.step, Scope("function"))[0], node.step)]
+        body = [_ContinueWithStep(step).visit(statement) for statement in self.block(node.body, scope)]
         flat: list[ast.stmt] = []
         for statement in body:
             flat.extend(statement if isinstance(statement, list) else [statement])
-        return [initial, ast.While(test=self.expr(condition), body=flat + step, orelse=[])]
+        return [initial, ast.While(test=self.expr(node.condition), body=flat + step, orelse=[])]
 
-    def step(self, tree: Tree) -> ast.stmt:
-        """The ``by`` step of a counting ``for`` loop."""
-        if tree.data == "step_aug":
-            return self._stmt_augassign(tree, Scope("function"))
-        return self._stmt_assign(tree, Scope("function"))
-
-    def _stmt_try_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        block, *clauses = tree.children
-        handlers: list[ast.excepthandler] = []
-        orelse: list[ast.stmt] = []
-        final: list[ast.stmt] = []
-        for clause in clauses:
-            if clause is None:
-                continue
-            if clause.data == "except_clause":
-                kind_tree, name, handler_block = clause.children
-                handlers.append(
-                    place(
-                        ast.ExceptHandler(
-                            type=self.except_type(kind_tree) if kind_tree is not None else None,
-                            name=token_text(name) if name is not None else None,
-                            body=self.block(handler_block, scope),
-                        ),
-                        clause,
-                    )
-                )
-            elif clause.data == "else_clause":
-                orelse = self._else(clause, scope)
-            else:
-                final = self.block(clause.children[0], scope)
-        if not handlers and not final:
-            raise self.error("'try' needs at least one 'except' or a 'finally'", tree)
-        if orelse and not handlers:
-            raise self.error("'else' after 'try' needs an 'except'", tree)
-        return ast.Try(body=self.block(block, scope), handlers=handlers, orelse=orelse, finalbody=final)
-
-    def except_type(self, tree: Tree) -> ast.expr:
-        """The exception class (or tuple of classes) an ``except`` clause catches."""
-        if tree.data == "except_name":
-            return dotted_expression([token_text(part) for part in tree.children[0].children], tree)
-        return place(ast.Tuple(elts=[self.expr(child) for child in present_children(tree)], ctx=ast.Load()), tree)
-
-    def _stmt_with_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        is_async, *items, block = tree.children
-        with_items = []
-        for item in items:
-            context, target = item.children
-            with_items.append(
-                ast.withitem(context_expr=self.expr(context), optional_vars=self.target(target) if target is not None else None)
+    def _stmt_Try(self, node: st.Try, scope: Scope) -> ast.stmt:
+        handlers: list[ast.excepthandler] = [
+            place(
+                ast.ExceptHandler(
+                    type=self.expr(clause.type) if clause.type is not None else None,
+                    name=token_text(clause.name) if clause.name is not None else None,
+                    body=self.block(clause.body, scope),
+                ),
+                clause,
             )
-        node_class = ast.AsyncWith if is_async is not None else ast.With
-        return node_class(items=with_items, body=self.block(block, scope))
+            for clause in node.handlers
+        ]
+        orelse = self._else(node.orelse, scope)
+        final = self._else(node.final, scope)
+        if not handlers and not final:
+            raise self.error("'try' needs at least one 'except' or a 'finally'", node)
+        if orelse and not handlers:
+            raise self.error("'else' after 'try' needs an 'except'", node)
+        return ast.Try(body=self.block(node.body, scope), handlers=handlers, orelse=orelse, finalbody=final)
 
-    def _stmt_match_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        subject, *cases = tree.children
+    def _stmt_With(self, node: st.With, scope: Scope) -> ast.stmt:
+        with_items = [
+            ast.withitem(
+                context_expr=self.expr(item.context),
+                optional_vars=self.target(item.target) if item.target is not None else None,
+            )
+            for item in node.items
+        ]
+        node_class = ast.AsyncWith if node.is_async is not None else ast.With
+        return node_class(items=with_items, body=self.block(node.body, scope))
+
+    def _stmt_Match(self, node: st.Match, scope: Scope) -> ast.stmt:
         match_cases = []
-        for case in cases:
-            pattern, guard, *statements = case.children
+        for case in node.cases:
             body: list[ast.stmt] = []
-            for statement in statements:
+            for statement in case.body:
                 body.extend(self.statement(statement, scope))
             match_cases.append(
                 ast.match_case(
-                    pattern=build_pattern(self, pattern),
-                    guard=self.expr(guard) if guard is not None else None,
+                    pattern=build_pattern(self, case.pattern),
+                    guard=self.expr(case.guard) if case.guard is not None else None,
                     body=body or [place(ast.Pass(), case)],
                 )
             )
-        return ast.Match(subject=self.expr(subject), cases=match_cases)
+        return ast.Match(subject=self.expr(node.subject), cases=match_cases)
 
     # ------------------------------------------------------------------ imports
-    def module_path(self, tree: Tree) -> tuple[str | None, int]:
-        """``(module name, relative level)`` of a module path."""
-        level = 0
-        name: str | None = None
-        for child in tree.children:
-            if child.data == "dots":
-                level = sum(len(str(token)) for token in child.children)
-            else:
-                name = ".".join(token_text(part) for part in child.children)
-        return name, level
+    def _stmt_ImportFrom(self, node: st.ImportFrom, scope: Scope) -> ast.stmt:
+        aliases = [
+            place(ast.alias(name=token_text(name.name), asname=token_text(name.alias) if name.alias is not None else None), name)
+            for name in node.names
+        ]
+        return ast.ImportFrom(module=node.path.name, names=aliases, level=node.path.level)
 
-    def import_aliases(self, tree: Tree) -> list[ast.alias]:
-        """``a, b as c`` of an import."""
-        aliases = []
-        for item in present_children(tree):
-            if not isinstance(item, Tree):
-                continue
-            name, alias = item.children
-            aliases.append(place(ast.alias(name=token_text(name), asname=token_text(alias) if alias is not None else None), item))
-        return aliases
-
-    def _stmt_import_from(self, tree: Tree, scope: Scope) -> ast.stmt:
-        _language, path, names = tree.children
-        module, level = self.module_path(path)
-        return ast.ImportFrom(module=module, names=self.import_aliases(names), level=level)
-
-    def _stmt_import_from_py(self, tree: Tree, scope: Scope) -> ast.stmt:
-        path, names = tree.children
-        module, level = self.module_path(path)
-        return ast.ImportFrom(module=module, names=self.import_aliases(names), level=level)
-
-    def _stmt_import_modules(self, tree: Tree, scope: Scope) -> ast.stmt:
-        _language, *modules = tree.children
-        aliases = []
-        for module in modules:
-            dotted, alias = module.children
-            name = ".".join(token_text(part) for part in dotted.children)
-            aliases.append(place(ast.alias(name=name, asname=token_text(alias) if alias is not None else None), module))
+    def _stmt_Import(self, node: st.Import, scope: Scope) -> ast.stmt:
+        aliases = [
+            place(
+                ast.alias(
+                    name=".".join(token_text(part) for part in module.name.parts),
+                    asname=token_text(module.alias) if module.alias is not None else None,
+                ),
+                module,
+            )
+            for module in node.modules
+        ]
         return ast.Import(names=aliases)
 
-    def _stmt_include_stmt(self, tree: Tree, scope: Scope) -> ast.stmt:
-        _language, path = tree.children
-        module, level = self.module_path(path)
-        return ast.ImportFrom(module=module, names=[ast.alias(name="*")], level=level)
+
+_WORD_STATEMENTS: dict[str, type[ast.stmt]] = {"break": ast.Break, "continue": ast.Continue, "pass": ast.Pass}
