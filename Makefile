@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ demo: $(VENV)/.installed
 
 test:
 	bash scripts/test
+
+# The API reference, generated from the docstrings into build/api (not committed).
+API_MODULES = byllm.lib byllm.llm byllm.call byllm.hookspecs byllm.testing byllm.providers.base jaclang.runtimelib.machine
+docs: $(VENV)/.installed
+	$(VENV)/bin/pdoc -o build/api $(API_MODULES)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run_all.py
