@@ -32,6 +32,7 @@ HISTORY_LIMIT = 1000  # call records kept per model; older ones are dropped in h
 # Settings of the model itself: they choose and configure its provider.
 PROVIDER_SETTINGS = (
     "api_key", "base_url", "headers", "provider", "timeout", "max_retries", "retry_backoff", "json_mode", "outputs",
+    "threads", "context_size",  # local models (byllm.providers.local): llama.cpp's CPU threads and context size
 )
 # Sampling parameters sent to the provider as they are.
 SAMPLING_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
@@ -96,6 +97,7 @@ class Model:
         max_retries: int | None = None,
         retry_backoff: float | None = None,
         json_mode: bool | str | None = None,
+        threads: int | None = None, context_size: int | None = None,
         outputs: list[Any] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,

@@ -84,6 +84,10 @@ def builtin_provider(model_name: str, config: dict[str, Any]) -> Any:
             headers=config.get("headers"),
             json_mode=config.get("json_mode"),
         )
+    if kind == "local" or kind in LOCAL_SERVERS:  # in-process llama.cpp; local servers with JSON-schema mode
+        from byllm.providers.local import local_provider
+
+        return local_provider(kind, model_name, config)
     if kind in LOCAL_SERVERS or kind in HOSTED_SERVERS:
         return preset_provider(kind, config)
     if explicit:
