@@ -450,22 +450,27 @@ def test_override_works_in_a_jac_test_block(tmp_path: Path) -> None:
     source = tmp_path / "capitals.jac"
     source.write_text(
         "import from byllm.lib { Model }\n"
-        "import from byllm.testing { override, TestModel }\n"
+        "import from byllm.testing { llm_override, TestModel }\n"
         'glob llm = Model(model_name="gpt-4o");\n'
         '"""The capital city of the country."""\n'
         "def capital(country: str) -> str by llm();\n"
         'test "capital is answered offline" {\n'
-        '    with override("Paris") as script {\n'
+        '    with llm_override("Paris") as script {\n'
         '        assert capital("France") == "Paris";\n'
         "    }\n"
         "    assert len(script.requests) == 1;\n"
+        "}\n"
+        'test "a test model answers from the return type" {\n'
+        "    with llm_override(TestModel(text=\"Rome\")) {\n"
+        '        assert capital("Italy") == "Rome";\n'
+        "    }\n"
         "}\n"
     )
     result = subprocess.run(
         [sys.executable, "-m", "jaclang.cli", "test", str(source)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
 
 
 # -- the network guard --------------------------------------------------------------------
