@@ -1,16 +1,21 @@
 """Typed output: turn a model's reply into the declared return type.
 
-Validation is Pydantic's (``TypeAdapter``); this module only finds the value in
-what models really send (JSON in a fence or after prose, bare enum names,
-quoted or unquoted scalars). Model output is parsed as data, never evaluated.
+Validation is Pydantic's; this module finds the value in what models really send
+(JSON in a fence or after prose, bare enum names, quoted or unquoted scalars) with
+the bounded search of :mod:`byllm.reply_json`. Model output is parsed as data, never
+evaluated, and any reply either gives a value or raises :class:`ReplyMismatch`.
+
+Two of Pydantic's lax conversions are refused because they surprise in model
+replies: a JSON boolean is not a number (``true`` is not ``1`` for ``-> int`` or
+``1.0`` for ``-> float``), and floats must be finite (no ``NaN``/``Infinity``).
+Numbers written as strings (``"7"``) stay accepted. A class that sets its own
+Pydantic ``strict`` or ``allow_inf_nan`` keeps its setting.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import json
-import re
 import sys
 import types
 import typing
@@ -18,12 +23,12 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import CoreSchema, SchemaValidator
+from pydantic_core import core_schema as cs
 
 from byllm.errors import ConfigurationError
+from byllm.reply_json import MAX_REPLY_CHARS, ReplyJSONError, fenced_blocks, json_values
 from byllm.schema import json_schema, type_name
-
-_FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
-_JSON_DECODER = json.JSONDecoder()
 
 
 class ReplyMismatch(ValueError):
@@ -47,6 +52,7 @@ class OutputType:
         self.name = type_name(annotation)
         self.is_text = annotation is str
         self.adapter: TypeAdapter = TypeAdapter(_pydantic_compatible(annotation))
+        self.validator = SchemaValidator(reply_core_schema(self.adapter.core_schema))
         self._schema: dict[str, Any] | None = None
         self.has_enums = _mentions_enum(annotation)
 
@@ -60,39 +66,51 @@ class OutputType:
         return self._schema
 
     def parse(self, reply: str) -> Any:
-        """The reply as a value of this type, or :class:`ReplyMismatch`."""
+        """The reply as a value of this type, or :class:`ReplyMismatch`.
+
+        Replies longer than :data:`byllm.reply_json.MAX_REPLY_CHARS` are refused.
+        """
         if self.is_text:
             return _strip_text_reply(reply)
+        if len(reply) > MAX_REPLY_CHARS:
+            raise ReplyMismatch(
+                f"The reply is {len(reply):,} characters long; at most {MAX_REPLY_CHARS:,} are read. "
+                f"Reply with the {self.name} value only"
+            )
         text = reply.strip()
         try:
-            return self.adapter.validate_json(text)
+            return self.validator.validate_json(text)
         except ValidationError as error:
-            first_error = error
-        last_error: Exception = first_error
-        for candidate in _json_candidates(text):
-            try:
-                return self.validate(candidate)
-            except ValidationError as error:
-                last_error = error
+            whole_reply_error = error
+        candidate_error: Exception | None = None
+        try:
+            for candidate in json_values(text):
+                try:
+                    return self.validate(candidate)
+                except ValidationError as error:
+                    candidate_error = candidate_error or error
+        except ReplyJSONError as limit:
+            candidate_error = candidate_error or limit
+        scalar_error: Exception | None = None
         scalar = _bare_scalar(text)
         if scalar is not NO_SCALAR:
             try:
                 return self.validate(scalar)
             except ValidationError as error:
-                last_error = error if last_error is first_error else last_error
-        raise ReplyMismatch(_feedback(last_error, self.name))
+                scalar_error = error
+        raise ReplyMismatch(_feedback(_most_telling(candidate_error, whole_reply_error, scalar_error), self.name))
 
     def validate(self, data: Any) -> Any:
         """Validate Python data (already decoded) against the type; enum names accepted."""
         try:
-            return self.adapter.validate_python(data)
+            return self.validator.validate_python(data)
         except ValidationError:
             if not self.has_enums:
                 raise
-            renamed = _enum_names_to_values(data, self.annotation)
+            renamed = _enum_names_to_values(data, self.annotation, _ENUM_RENAME_DEPTH)
             if renamed is data:
                 raise
-            return self.adapter.validate_python(renamed)
+            return self.validator.validate_python(renamed)
 
     def check(self, value: Any) -> Any:
         """Check a ready-made (non-text) value against the type; return the validated value."""
@@ -106,6 +124,87 @@ class OutputType:
 def output_type(annotation: Any) -> OutputType:
     """The cached :class:`OutputType` of an annotation."""
     return OutputType(annotation)
+
+
+def reply_core_schema(schema: CoreSchema) -> CoreSchema:
+    """A copy of a Pydantic core schema adjusted for validating model replies.
+
+    Integers and floats refuse booleans, floats refuse ``NaN``/``Infinity``, and
+    collections stop at their first bad item (a huge wrong reply costs one error,
+    not millions). Parts that set their own ``strict`` or ``allow_inf_nan`` keep it.
+    The schema is copied only where it changes; user objects inside are not copied.
+    """
+    return _adjust_schema(schema, strict=False, allow_inf_nan=False)
+
+
+_COLLECTION_SCHEMAS = frozenset({"list", "tuple", "set", "frozenset", "dict"})
+# Keys of a schema whose values are not sub-schemas to adjust.
+_NOT_SUBSCHEMAS = frozenset({"metadata", "serialization", "config", "default", "expected", "members", "cls"})
+
+
+def _adjust_schema(node: Any, *, strict: bool, allow_inf_nan: bool) -> Any:
+    if isinstance(node, (list, tuple)):
+        items = [_adjust_schema(item, strict=strict, allow_inf_nan=allow_inf_nan) for item in node]
+        if all(new is old for new, old in zip(items, node)):
+            return node
+        return type(node)(items)
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("type")
+    is_schema = isinstance(kind, str)
+    config = node.get("config") if is_schema else None
+    if isinstance(config, dict):
+        strict = bool(config.get("strict", strict))
+        allow_inf_nan = bool(config.get("allow_inf_nan", allow_inf_nan))
+    changed = {}
+    for key, value in node.items():
+        if (is_schema and key in _NOT_SUBSCHEMAS) or not isinstance(value, (dict, list, tuple)):
+            continue
+        adjusted = _adjust_schema(value, strict=strict, allow_inf_nan=allow_inf_nan)
+        if adjusted is not value:
+            changed[key] = adjusted
+    result = {**node, **changed} if changed else node
+    if not is_schema or "ref" in result:
+        return result
+    if kind in _COLLECTION_SCHEMAS and "fail_fast" not in result:
+        return {**result, "fail_fast": True}
+    if kind == "int" and not strict and "strict" not in result:
+        return _number_without_booleans(result, "int")
+    if kind == "float":
+        if not allow_inf_nan and "allow_inf_nan" not in result:
+            result = {**result, "allow_inf_nan": False}
+        if not strict and "strict" not in result:
+            return _number_without_booleans(result, "float")
+    return result
+
+
+def _number_without_booleans(schema: dict[str, Any], kind: str) -> CoreSchema:
+    """``schema`` behind a gate that takes numbers and numeric strings, not booleans.
+
+    Pydantic's lax mode turns ``true`` into ``1``; its strict mode refuses ``"7"``.
+    The gate is strict about the type and lax about strings; ``schema`` (constraints,
+    finiteness) then applies to the number that passed.
+    """
+    if kind == "int":
+        gate = cs.union_schema(
+            [
+                cs.int_schema(strict=True),
+                cs.chain_schema([cs.str_schema(strict=True), cs.int_schema()]),
+                cs.chain_schema([cs.float_schema(strict=True), cs.int_schema()]),
+            ],
+            custom_error_type="int_type",
+        )
+    else:
+        gate = cs.union_schema(
+            [
+                cs.float_schema(strict=True),  # takes integers too, not booleans
+                cs.chain_schema([cs.str_schema(strict=True), cs.float_schema()]),
+            ],
+            custom_error_type="float_type",
+        )
+    if set(schema) <= {"type", "metadata", "serialization"}:
+        return gate
+    return cs.chain_schema([gate, schema])
 
 
 def _pydantic_compatible(annotation: Any) -> Any:
@@ -139,25 +238,6 @@ def _strip_text_reply(reply: str) -> str:
     return reply.strip()
 
 
-def _json_candidates(text: str) -> list[Any]:
-    """Decoded JSON values found in a reply: fenced blocks first, then embedded values."""
-    found: list[Any] = []
-    for block in _FENCE.findall(text):
-        try:
-            found.append(json.loads(block))
-        except ValueError:
-            pass
-    for match in re.finditer(r"[\[{\"]", text):
-        try:
-            value, _end = _JSON_DECODER.raw_decode(text, match.start())
-        except ValueError:
-            continue
-        found.append(value)
-        if not isinstance(value, str):
-            break
-    return found
-
-
 _NULL_WORDS = {"none", "null", "nil"}
 NO_SCALAR = object()
 
@@ -167,8 +247,7 @@ def _bare_scalar(text: str) -> Any:
 
     Returns :data:`NO_SCALAR` when the reply is not a single scalar.
     """
-    fenced = _FENCE.findall(text)
-    candidate = (fenced[0] if fenced else text).strip()
+    candidate = next(fenced_blocks(text), text).strip()
     if "\n" in candidate or not candidate:
         return NO_SCALAR
     candidate = candidate.rstrip(".").strip()
@@ -179,10 +258,23 @@ def _bare_scalar(text: str) -> Any:
     return candidate
 
 
+def _most_telling(
+    candidate_error: Exception | None, whole_reply_error: ValidationError, scalar_error: Exception | None
+) -> Exception:
+    """The error to show the model: about the JSON it sent, else about its words."""
+    if candidate_error is not None:
+        return candidate_error
+    whole_reply_was_json = whole_reply_error.errors(include_url=False)[0]["type"] != "json_invalid"
+    if whole_reply_was_json or scalar_error is None:
+        return whole_reply_error
+    return scalar_error
+
+
 def _feedback(error: Exception, expected: str) -> str:
     if isinstance(error, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()[:8]
+            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+            for item in error.errors(include_url=False, include_context=False, include_input=False)[:8]
         )
         return f"The reply does not fit the type {expected}: {problems}"
     return f"The reply does not fit the type {expected}: {error}"
@@ -226,33 +318,40 @@ def _enum_member_value(cls: type[enum.Enum], data: Any) -> Any:
     return data
 
 
-def _enum_names_to_values(data: Any, annotation: Any) -> Any:
+# Enum names are renamed this many levels into the data, at most: the renaming walks
+# the data in Python, and model output must never reach the recursion limit.
+_ENUM_RENAME_DEPTH = 32
+
+
+def _enum_names_to_values(data: Any, annotation: Any, depth: int) -> Any:
     """A copy of decoded data where enum member names are replaced by their values."""
+    if depth <= 0:
+        return data
     if isinstance(annotation, enum.EnumMeta):
         return _enum_member_value(annotation, data)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _enum_names_to_values(data, args[0])
+        return _enum_names_to_values(data, args[0], depth)
     if origin in (typing.Union, types.UnionType):
         for arg in args:
-            converted = _enum_names_to_values(data, arg)
+            converted = _enum_names_to_values(data, arg, depth)
             if converted is not data:
                 return converted
         return data
     if isinstance(data, list) and origin in (list, set, frozenset, tuple) and args:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            return [_enum_names_to_values(item, arg) for item, arg in zip(data, args)] + data[len(args):]
-        return [_enum_names_to_values(item, args[0]) for item in data]
+            return [_enum_names_to_values(item, arg, depth - 1) for item, arg in zip(data, args)] + data[len(args):]
+        return [_enum_names_to_values(item, args[0], depth - 1) for item in data]
     if isinstance(data, dict):
         if origin is dict and len(args) == 2:
             return {
-                _enum_names_to_values(key, args[0]): _enum_names_to_values(value, args[1])
+                _enum_names_to_values(key, args[0], depth - 1): _enum_names_to_values(value, args[1], depth - 1)
                 for key, value in data.items()
             }
         hints = _object_field_types(annotation)
         if hints:
-            return {key: _enum_names_to_values(value, hints[key]) if key in hints else value for key, value in data.items()}
+            return {key: _enum_names_to_values(value, hints[key], depth - 1) if key in hints else value for key, value in data.items()}
     return data
 
 

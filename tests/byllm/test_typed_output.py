@@ -157,3 +157,18 @@ def test_model_output_is_never_evaluated(tmp_path) -> None:
     with pytest.raises(OutputConversionError):
         answer(list[int], payload)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("return_type", "reply"),
+    [(float, "NaN"), (float, "Infinity"), (float, "true"), (int, "true"), (list[int], "[1, false]")],
+)
+def test_non_finite_floats_and_booleans_as_numbers_are_refused(return_type: object, reply: str) -> None:
+    with pytest.raises(OutputConversionError):
+        answer(return_type, reply)
+
+
+def test_deeply_nested_reply_ends_in_output_conversion_error() -> None:
+    with pytest.raises(OutputConversionError) as caught:
+        answer(list[int], "[" * 990)
+    assert caught.value.raw_output == "[" * 990
