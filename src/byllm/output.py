@@ -8,8 +8,10 @@ evaluated, and any reply either gives a value or raises :class:`ReplyMismatch`.
 Two of Pydantic's lax conversions are refused because they surprise in model
 replies: a JSON boolean is not a number (``true`` is not ``1`` for ``-> int`` or
 ``1.0`` for ``-> float``), and floats must be finite (no ``NaN``/``Infinity``).
-Numbers written as strings (``"7"``) stay accepted. A class that sets its own
-Pydantic ``strict`` or ``allow_inf_nan`` keeps its setting.
+Numbers written as strings (``"7"``) stay accepted. This covers builtins,
+dataclasses, Jac ``obj``s and TypedDicts; a Pydantic model (or Pydantic dataclass)
+is validated by its own validator and keeps its own configuration, as do parts
+that set ``strict`` or ``allow_inf_nan`` themselves.
 """
 
 from __future__ import annotations
