@@ -17,13 +17,15 @@ class ProviderError(ByLLMError):
     """The model provider failed to answer (after any transport retries).
 
     ``status`` is the HTTP status when there was one; ``provider`` names the
-    provider. The message is the provider's own, with no credentials in it.
+    provider; ``attempts`` counts the requests made before giving up. The
+    message is the provider's own, with no credentials in it.
     """
 
-    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None, attempts: int = 1) -> None:
         super().__init__(message)
         self.provider = provider
         self.status = status
+        self.attempts = attempts
 
 
 class AuthenticationError(ProviderError):
@@ -36,6 +38,17 @@ class RateLimitError(ProviderError):
 
 class ProviderTimeout(ProviderError):
     """The provider did not answer in time."""
+
+
+class MalformedReplyError(ProviderError):
+    """The provider answered, but the body was truncated, not JSON, or not shaped like a completion.
+
+    Transport faults of this kind are retried like a 5xx before this is raised.
+    """
+
+
+class EmptyReplyError(MalformedReplyError):
+    """The provider returned no content: no choices, or a null message without tool calls."""
 
 
 class OutputConversionError(ByLLMError):

@@ -1,18 +1,24 @@
 """A fake OpenAI-compatible and Anthropic Messages server on 127.0.0.1, for tests and benchmarks.
 
 It records every request and answers from a script of replies (text, JSON, tool
-calls, streamed SSE chunks) or injects faults (status codes with ``Retry-After``,
-slow replies, dropped connections). Threaded, so concurrent clients are served
-concurrently. Standard library only.
+calls, streamed SSE chunks) or injects faults: status codes with ``Retry-After``
+in every form, slow replies, dropped connections, connections reset mid-body,
+truncated and malformed bodies, empty choices and null content. A
+:class:`FaultInjector` responder fails a seeded fraction of requests at random.
+Threaded, so concurrent clients are served concurrently. Standard library only.
 """
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import json
+import random
+import socket
+import struct
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -22,7 +28,11 @@ _ids = itertools.count(1)
 
 @dataclass(frozen=True)
 class Scripted:
-    """One scripted answer: a JSON body or SSE events, after an optional delay, or a dropped connection."""
+    """One scripted answer: a JSON body or SSE events, after an optional delay, or a dropped connection.
+
+    ``raw`` is sent instead of ``body`` as it is (malformed bodies); ``cut`` sends
+    only that many body bytes (or SSE events) and then resets the connection.
+    """
 
     status: int = 200
     body: Any = None
@@ -30,6 +40,13 @@ class Scripted:
     events: list[tuple[str | None, str]] | None = None
     delay: float = 0.0
     drop: bool = False
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    cut: int | None = None
+
+    def payload(self) -> bytes:
+        """The body bytes this reply sends (all of them, before any cut)."""
+        return self.raw if self.raw is not None else json.dumps(self.body).encode()
 
 
 @dataclass
@@ -78,8 +95,8 @@ def openai_tool_calls(*calls: tuple[str, dict[str, Any]], text: str | None = Non
     return openai_text(text, tool_calls=raw)
 
 
-def openai_stream(chunks: list[str], *, model: str = "fake-model") -> Scripted:
-    """A streamed chat completion sending ``chunks`` as SSE deltas."""
+def openai_stream(chunks: list[str], *, model: str = "fake-model", usage: tuple[int, int] | None = (11, 7)) -> Scripted:
+    """A streamed chat completion sending ``chunks`` as SSE deltas, then a usage chunk (``include_usage``)."""
     ident = f"chatcmpl-{next(_ids)}"
 
     def event(delta: dict[str, Any], finish: str | None = None) -> tuple[None, str]:
@@ -91,6 +108,10 @@ def openai_stream(chunks: list[str], *, model: str = "fake-model") -> Scripted:
     events = [event({"role": "assistant", "content": ""})]
     events += [event({"content": chunk}) for chunk in chunks]
     events.append(event({}, "stop"))
+    if usage is not None:
+        events.append((None, json.dumps({
+            "id": ident, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model, "choices": [],
+            "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}})))
     events.append((None, "[DONE]"))
     return Scripted(events=events)
 
@@ -123,9 +144,9 @@ def anthropic_tool_use(*calls: tuple[str, dict[str, Any]], text: str | None = No
     return Scripted(body=_anthropic_message(content, "tool_use", usage))
 
 
-def anthropic_stream(chunks: list[str]) -> Scripted:
-    """A streamed Messages reply sending ``chunks`` as text deltas."""
-    start = _anthropic_message([], "end_turn", (13, 0))
+def anthropic_stream(chunks: list[str], *, input_tokens: int = 13) -> Scripted:
+    """A streamed Messages reply sending ``chunks`` as text deltas; usage in message_start and message_delta."""
+    start = _anthropic_message([], "end_turn", (input_tokens, 1))
     start["stop_reason"] = None
     events: list[tuple[str | None, str]] = [("message_start", json.dumps({"type": "message_start", "message": start}))]
     events.append(("content_block_start", json.dumps(
@@ -160,6 +181,116 @@ def slow(delay: float, reply: Scripted) -> Scripted:
 def drop() -> Scripted:
     """Read the request, then close the connection without answering."""
     return Scripted(drop=True)
+
+
+def reset_mid_body(reply: Scripted, keep: int | None = None) -> Scripted:
+    """``reply`` cut off after ``keep`` body bytes or SSE events (default: half), then the connection reset."""
+    whole = len(reply.events) if reply.events is not None else len(reply.payload())
+    return replace(reply, cut=whole // 2 if keep is None else keep)
+
+
+def truncated(reply: Scripted) -> Scripted:
+    """``reply`` with a 200 and its JSON body cut in half (the content length matches the cut body)."""
+    return replace(reply, raw=reply.payload()[: len(reply.payload()) // 2])
+
+
+def malformed(text: str = "<html><body>502 Bad Gateway</body></html>", content_type: str = "text/html") -> Scripted:
+    """A 200 whose body is not a chat completion (an HTML page from a proxy, by default)."""
+    return Scripted(raw=text.encode(), content_type=content_type)
+
+
+def openai_empty_choices() -> Scripted:
+    """A chat completion with an empty ``choices`` list."""
+    reply = openai_text("unused")
+    return replace(reply, body={**reply.body, "choices": []})
+
+
+def openai_null_content() -> Scripted:
+    """A chat completion whose message content is ``null`` (and has no tool calls)."""
+    return openai_text(None)
+
+
+def http_date(seconds_from_now: float) -> str:
+    """An HTTP date (``Retry-After`` form) ``seconds_from_now`` away; negative means in the past."""
+    import time
+
+    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+# Every form a Retry-After can take, with waits small enough for tests (garbage falls back to backoff).
+RETRY_AFTER_FORMS: dict[str, dict[str, str]] = {
+    "none": {},
+    "seconds": {"retry-after": "0"},
+    "fraction": {"retry-after": "0.002"},
+    "milliseconds": {"retry-after-ms": "2"},
+    "http-date": {"retry-after": http_date(-5)},
+    "nan": {"retry-after": "nan"},
+    "negative": {"retry-after": "-3"},
+    "garbage": {"retry-after": "soon, probably"},
+    "bad-date": {"retry-after": "Mon, 99 Foo 20xx 99:99:99 GMT"},
+    "nan-milliseconds": {"retry-after-ms": "NaN"},
+}
+
+
+def transient_faults(ok: Scripted, *, slow_seconds: float = 2.0) -> dict[str, Scripted]:
+    """Every transport fault byllm must retry, for a request whose good answer is ``ok``."""
+    faults: dict[str, Scripted] = {}
+    for status in (429, 500, 503):
+        for form, headers in RETRY_AFTER_FORMS.items():
+            faults[f"{status}-{form}"] = error(status, "injected fault", headers=headers)
+    faults.update({
+        "timeout": slow(slow_seconds, ok),
+        "dropped": drop(),
+        "reset-mid-body": reset_mid_body(ok),
+        "truncated": truncated(ok),
+        "malformed-html": malformed(),
+        "malformed-json": malformed('{"object": "error", "detail": "upstream"}', "application/json"),
+        "not-json": malformed("upstream timed out", "application/json"),
+    })
+    if ok.body is not None and "choices" in ok.body:
+        faults["empty-choices"] = openai_empty_choices()
+        faults["null-content"] = openai_null_content()
+    return faults
+
+
+class FaultInjector:
+    """A responder that answers like ``answer`` but fails a seeded share of requests with a random fault.
+
+    The fault for a request is drawn from ``(seed, call id, attempt)``, so it does
+    not depend on the order concurrent requests arrive in. No call gets more
+    than ``max_faults_per_call`` faults, so every call fits a retry budget of
+    that many retries. ``injected`` counts the faults by kind.
+    """
+
+    def __init__(self, answer: Responder, *, call_id: Callable[[RecordedRequest], str], rate: float = 0.2,
+                 seed: int = 0, max_faults_per_call: int = 3, slow_seconds: float = 2.0) -> None:
+        self.answer = answer
+        self.call_id = call_id
+        self.rate = rate
+        self.seed = seed
+        self.max_faults_per_call = max_faults_per_call
+        self.slow_seconds = slow_seconds
+        self.injected: Counter[str] = Counter()
+        self.requests = 0
+        self._attempts: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: RecordedRequest) -> Scripted:
+        ok = self.answer(request)
+        call = self.call_id(request)
+        with self._lock:
+            self.requests += 1
+            attempt = self._attempts[call]
+            self._attempts[call] += 1
+            draw = random.Random(f"{self.seed}:{call}:{attempt}")
+            if self._faults[call] >= self.max_faults_per_call or draw.random() >= self.rate:
+                return ok
+            faults = transient_faults(ok, slow_seconds=self.slow_seconds)
+            kind = draw.choice(sorted(faults))
+            self._faults[call] += 1
+            self.injected[kind] += 1
+        return faults[kind]
 
 
 Responder = Callable[[RecordedRequest], Scripted]
@@ -286,14 +417,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply)
 
     def _send_json(self, reply: Scripted) -> None:
-        payload = json.dumps(reply.body).encode()
+        payload = reply.payload()
         self.send_response(reply.status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", reply.content_type)
         self.send_header("content-length", str(len(payload)))
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if reply.cut is None:
+            self.wfile.write(payload)
+        else:
+            self.wfile.write(payload[: reply.cut])
+            self._reset()
+
+    def _reset(self) -> None:
+        """Send what is buffered, then reset the connection (RST, not a clean close)."""
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # Closed before the server's orderly shutdown() could send a FIN: the peer sees a reset.
+        self.connection.close()
+        self.close_connection = True
 
     def _send_events(self, reply: Scripted) -> None:
         self.send_response(reply.status)
@@ -303,8 +446,11 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        for name, data in reply.events or []:
+        events = reply.events or []
+        for name, data in events[: reply.cut]:
             lines = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
             self.wfile.write(lines.encode())
             self.wfile.flush()
+        if reply.cut is not None:
+            self._reset()
         self.close_connection = True

@@ -88,8 +88,8 @@ def test_image_arguments_reach_the_server_as_content_parts(fake_server: FakeLLMS
     assert compare(red, blue, "which is red?") == "the first is red"
     content = fake_server.requests[0].body["messages"][1]["content"]
     assert [part["type"] for part in content] == ["text", "image_url", "image_url"]
-    assert "- first (Image) = [attachment 1: image]" in content[0]["text"]
-    assert "- second (Image) = [attachment 2: image]" in content[0]["text"]
+    assert "first = [attachment 1: image]" in content[0]["text"]
+    assert "second = [attachment 2: image]" in content[0]["text"]
     assert decoded(content[2])[1] == blue.data
 
 

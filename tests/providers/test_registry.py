@@ -101,7 +101,8 @@ def test_a_plugin_serves_its_own_prefix_through_the_llm_provider_hook() -> None:
         def say(text: str) -> str:
             """Say it."""
 
-        assert say("hello") == 'v1: - text (str) = "hello"'
+        answer = say("hello")
+        assert answer.startswith("v1: - text") and answer.endswith('"hello"')
         assert isinstance(Model("gpt-4o-mini", api_key="k").provider, OpenAICompatibleProvider)
     finally:
         plugin_manager.unregister(name="test-echo-provider")

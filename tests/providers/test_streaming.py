@@ -1,68 +1,150 @@
-"""Streaming: ``stream=True`` yields text chunks (SSE over real HTTP), sync and async."""
+"""Streaming: every provider yields ``StreamChunk``\\ s (SSE over real HTTP), usage on the last, sync and async."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from typing import Any
 
 import pytest
 
 from byllm.lib import ConfigurationError, Model, ProviderError, by
-from fake_server import FakeLLMServer, error, openai_stream
+from byllm.providers.base import CompletionRequest, StreamChunk, Usage
+from byllm.providers.registry import builtin_provider
+from fake_server import FakeLLMServer, anthropic_stream, error, openai_stream, reset_mid_body
 
 KEY = "sk-stream-123456789"
+needs_litellm = pytest.mark.skipif(importlib.util.find_spec("litellm") is None, reason="LiteLLM is an optional extra")
 
 
-def test_stream_yields_the_chunks_the_server_sends(fake_server: FakeLLMServer) -> None:
-    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY)
-
-    @by(llm(stream=True))
-    def story(topic: str) -> str:
-        """A very short story."""
-
-    fake_server.script(openai_stream(["Once", " upon", " a", " time."]))
-    chunks = story("time")
-    assert list(chunks) == ["Once", " upon", " a", " time."]
-    assert fake_server.requests[0].body["stream"] is True
-    assert llm.last_call.value == "Once upon a time."
+def request(model: str = "fake-model") -> CompletionRequest:
+    return CompletionRequest(model=model, messages=[{"role": "user", "content": "tell a story"}], stream=True)
 
 
-def test_async_stream_yields_chunks(fake_server: FakeLLMServer) -> None:
-    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY)
-
-    @by(llm(stream=True))
-    async def story(topic: str) -> str:
-        """A very short story."""
-
-    async def collect() -> list[str]:
-        return [chunk async for chunk in await story("sea")]
-
-    fake_server.script(openai_stream(["Waves", " rolled."]))
-    assert asyncio.run(collect()) == ["Waves", " rolled."]
+def openai(fake_server: FakeLLMServer, **config: Any) -> Any:
+    return builtin_provider("gpt-4o-mini", {"base_url": fake_server.openai_url, "api_key": KEY,
+                                            "retry_backoff": 0.001, **config})
 
 
-def test_stream_is_retried_before_the_first_chunk(fake_server: FakeLLMServer) -> None:
-    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY, retry_backoff=0.001)
-
-    @by(llm(stream=True))
-    def story(topic: str) -> str:
-        """A story."""
-
-    fake_server.script(error(503, "warming up"), openai_stream(["ok"]))
-    assert "".join(story("x")) == "ok"
-    assert len(fake_server.requests) == 2
+def anthropic(fake_server: FakeLLMServer, **config: Any) -> Any:
+    return builtin_provider("anthropic/claude-3-5-haiku-latest", {"base_url": fake_server.url, "api_key": KEY,
+                                                                  "retry_backoff": 0.001, **config})
 
 
-def test_stream_failure_is_typed_and_recorded(fake_server: FakeLLMServer) -> None:
-    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY, max_retries=0)
+async def collect(chunks: Any) -> list[StreamChunk]:
+    return [chunk async for chunk in chunks]
 
-    @by(llm(stream=True))
-    def story(topic: str) -> str:
-        """A story."""
 
+def test_openai_stream_asks_for_usage_and_reports_it_on_the_last_chunk(fake_server: FakeLLMServer) -> None:
+    fake_server.script(openai_stream(["Once", " upon", " a", " time."], usage=(21, 4)))
+    chunks = list(openai(fake_server).stream(request()))
+    assert chunks == [StreamChunk("Once"), StreamChunk(" upon"), StreamChunk(" a"), StreamChunk(" time."),
+                      StreamChunk("", Usage(21, 4))]
+    body = fake_server.requests[0].body
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+
+
+def test_openai_async_stream_reports_usage_too(fake_server: FakeLLMServer) -> None:
+    fake_server.script(openai_stream(["Waves", " rolled."], usage=(5, 2)))
+    chunks = asyncio.run(collect(openai(fake_server).astream(request())))
+    assert [chunk.text for chunk in chunks] == ["Waves", " rolled.", ""]
+    assert chunks[-1].usage == Usage(5, 2)
+
+
+def test_server_without_stream_usage_yields_text_only(fake_server: FakeLLMServer) -> None:
+    fake_server.script(openai_stream(["a", "b"], usage=None))
+    assert list(openai(fake_server).stream(request())) == [StreamChunk("a"), StreamChunk("b")]
+
+
+def test_anthropic_stream_usage_comes_from_message_start_and_message_delta(fake_server: FakeLLMServer) -> None:
+    fake_server.script(anthropic_stream(["Roses", " are", " red"], input_tokens=17),
+                       anthropic_stream(["Blue"], input_tokens=9))
+    provider = anthropic(fake_server)
+    chunks = list(provider.stream(request("claude-3-5-haiku-latest")))
+    assert [chunk.text for chunk in chunks] == ["Roses", " are", " red", ""]
+    assert chunks[-1].usage == Usage(17, 3)  # output tokens: the cumulative count of the last message_delta
+    assert "stream_options" not in fake_server.requests[0].body
+    assert asyncio.run(collect(provider.astream(request())))[-1].usage == Usage(9, 1)
+
+
+@needs_litellm
+def test_litellm_stream_reports_usage(fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    provider = builtin_provider("litellm/openai/fake-model", {"base_url": fake_server.openai_url, "api_key": KEY})
+    fake_server.script(openai_stream(["x", "y"], usage=(3, 2)), openai_stream(["z"], usage=(4, 1)))
+    chunks = list(provider.stream(request("openai/fake-model")))
+    assert [chunk.text for chunk in chunks if chunk.text] == ["x", "y"]
+    assert chunks[-1].usage == Usage(3, 2)
+    assert asyncio.run(collect(provider.astream(request("openai/fake-model"))))[-1].usage == Usage(4, 1)
+
+
+def test_mock_streams_word_by_word_with_usage_on_the_last_chunk() -> None:
+    provider = builtin_provider("mockllm", {"outputs": ["one two three"]})
+    chunks = list(provider.stream(request("mockllm")))
+    assert [chunk.text for chunk in chunks] == ["one", " two", " three"]
+    assert [chunk.usage for chunk in chunks] == [None, None, Usage(0, 0)]
+
+
+def test_failures_before_the_first_chunk_are_retried(fake_server: FakeLLMServer) -> None:
+    # A 503, then a stream reset before any text arrived: both retried; the third stream is read.
+    fake_server.script(error(503, "warming up"), reset_mid_body(openai_stream(["lost"]), keep=1),
+                       openai_stream(["ok"]))
+    assert [chunk.text for chunk in openai(fake_server).stream(request())] == ["ok", ""]
+    assert len(fake_server.requests) == 3
+
+
+def test_a_failure_after_text_has_flowed_is_typed_and_not_retried(fake_server: FakeLLMServer) -> None:
+    fake_server.script(reset_mid_body(openai_stream(["one", " two", " three", " four", " five"])))
+    chunks = openai(fake_server).stream(request())
+    assert next(chunks).text == "one"
+    with pytest.raises(ProviderError, match="connection"):
+        list(chunks)
+    assert len(fake_server.requests) == 1
+
+
+def test_a_stream_without_any_text_is_an_empty_reply_error(fake_server: FakeLLMServer) -> None:
+    from byllm.errors import EmptyReplyError
+
+    fake_server.script(openai_stream([]), openai_stream([]))
+    with pytest.raises(EmptyReplyError, match="no content.*gave up after 2 attempts"):
+        list(openai(fake_server, max_retries=1).stream(request()))
+
+
+def test_stream_errors_are_typed(fake_server: FakeLLMServer) -> None:
     fake_server.script(error(400, "bad request"))
-    with pytest.raises(ProviderError, match="bad request"):
-        list(story("x"))
-    assert isinstance(llm.last_call.error, ProviderError)
+    with pytest.raises(ProviderError, match="bad request") as raised:
+        list(openai(fake_server, max_retries=0).stream(request()))
+    assert raised.value.status == 400
+
+
+def test_stopping_early_closes_the_stream(fake_server: FakeLLMServer) -> None:
+    fake_server.script(openai_stream(["a", "b", "c"]))
+    chunks = openai(fake_server).stream(request())
+    assert next(chunks).text == "a"
+    chunks.close()  # closes the HTTP response: nothing is left reading the socket
+    fake_server.script(openai_stream(["next"]))
+    assert [chunk.text for chunk in openai(fake_server).stream(request())] == ["next", ""]
+
+
+# -- through by llm(stream=True) ---------------------------------------------------------
+def test_by_llm_stream_yields_the_text_chunks(fake_server: FakeLLMServer) -> None:
+    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY)
+
+    @by(llm(stream=True))
+    def story(topic: str) -> str:
+        """A very short story."""
+
+    @by(llm(stream=True))
+    async def astory(topic: str) -> str:
+        """A very short story."""
+
+    async def read_async() -> list[str]:
+        return [chunk async for chunk in await astory("sea")]
+
+    fake_server.script(openai_stream(["Once", " upon"]), openai_stream(["Waves"]))
+    assert list(story("time")) == ["Once", " upon"]
+    assert asyncio.run(read_async()) == ["Waves"]
 
 
 def test_streaming_a_non_text_return_type_is_a_configuration_error() -> None:
@@ -74,42 +156,3 @@ def test_streaming_a_non_text_return_type_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="stream=True needs a function returning str"):
         count("a b")
-
-
-def test_streaming_with_tools_is_a_configuration_error() -> None:
-    def tool() -> str:
-        """A tool."""
-        return "x"
-
-    llm = Model("mockllm", outputs=["x"])
-
-    @by(llm(stream=True, tools=[tool]))
-    def talk(text: str) -> str:
-        """Talk."""
-
-    with pytest.raises(ConfigurationError, match="cannot be combined with tools"):
-        talk("hi")
-
-
-def test_mock_model_streams_word_by_word() -> None:
-    llm = Model("mockllm", outputs=["one two three"])
-
-    @by(llm(stream=True))
-    def words(text: str) -> str:
-        """Words."""
-
-    assert list(words("x")) == ["one", " two", " three"]
-
-
-def test_stopping_early_closes_the_stream(fake_server: FakeLLMServer) -> None:
-    llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY)
-
-    @by(llm(stream=True))
-    def story(topic: str) -> str:
-        """A story."""
-
-    fake_server.script(openai_stream(["a", "b", "c"]))
-    chunks = story("x")
-    assert next(chunks) == "a"
-    chunks.close()
-    assert llm.last_call is None  # an abandoned stream records nothing

@@ -1,4 +1,4 @@
-"""Anthropic's Messages API via the ``anthropic`` SDK.
+"""Anthropic's Messages API, through the ``anthropic`` SDK by default.
 
 byllm's messages are OpenAI-shaped; this module converts them (system prompt,
 image parts, tool calls and tool results) to the Messages format. Structured
@@ -8,183 +8,121 @@ schema, so the reply arrives as JSON the API already checked against it.
 
 from __future__ import annotations
 
-import inspect
 import json
-import logging
-import os
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
-from byllm.errors import ConfigurationError
+from byllm.errors import ConfigurationError, EmptyReplyError, MalformedReplyError
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, ToolCall, Usage
-from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
-from byllm.providers.openai_provider import object_schema, schema_name
-from byllm.providers.transport import (
-    RetryPolicy,
-    acall_with_retries,
-    astream_text,
-    call_with_retries,
-    classify_sdk_error,
-    stream_text,
-)
-
-logger = logging.getLogger(__name__)
+from byllm.providers.openai_provider import object_schema, parse_arguments, schema_name
+from byllm.providers.provider import RemoteProvider, StreamState, wire_field
+from byllm.providers.transport import SDKTransport, Transport
 
 DEFAULT_MAX_TOKENS = 4096
 OUTPUT_TOOL_DESCRIPTION = "Return the final output. Its input is the output value itself."
-_create_parameters: frozenset[str] | None = None
+ANTHROPIC_SDK = SDKTransport("anthropic", "Anthropic", "messages.create")
 
 
-class AnthropicProvider:
+class AnthropicProvider(RemoteProvider):
     """A provider for Claude models (``anthropic/claude-...``, ``claude-...``)."""
 
     name = "anthropic"
     prefix = "anthropic/"
+    api_key_env = "ANTHROPIC_API_KEY"
+    transport: Transport = ANTHROPIC_SDK
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        policy: RetryPolicy | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self._api_key = api_key
-        self.policy = policy or RetryPolicy()
-        self.headers = dict(headers or {})
+    def output_tool(self, request: CompletionRequest, *, stream: bool = False) -> str | None:
+        """The forced tool carrying a structured reply, or ``None`` (text, ordinary tools, streams)."""
+        if request.output_schema is None or request.tools or stream:
+            return None
+        return schema_name(request.output_name)
 
-    def __repr__(self) -> str:
-        return f"AnthropicProvider(base_url={self.base_url!r})"
-
-    def model_id(self, model_name: str) -> str:
-        """The model name Anthropic knows (``anthropic/`` removed)."""
-        return model_name[len(self.prefix):] if model_name.startswith(self.prefix) else model_name
-
-    # -- clients ---------------------------------------------------------
-    def api_key(self) -> str:
-        """The key to send: ``api_key=...`` or ``ANTHROPIC_API_KEY``."""
-        key = self._api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise ConfigurationError(
-                "anthropic: no API key: set the ANTHROPIC_API_KEY environment variable or pass api_key=... to Model(...)"
-            )
-        return key
-
-    def client(self) -> Any:
-        """The cached ``anthropic.Anthropic`` client for this base URL and key."""
-        api_key = self.api_key()
-
-        def build() -> Any:
-            import anthropic
-
-            return anthropic.Anthropic(api_key=api_key, base_url=self.base_url, max_retries=0)
-
-        return cached_client(("anthropic", self.base_url, key_fingerprint(api_key)), build)
-
-    def async_client(self) -> Any:
-        """The cached ``anthropic.AsyncAnthropic`` client for this base URL and key on this loop."""
-        api_key = self.api_key()
-
-        def build() -> Any:
-            import anthropic
-
-            return anthropic.AsyncAnthropic(api_key=api_key, base_url=self.base_url, max_retries=0)
-
-        return cached_async_client(("async-anthropic", self.base_url, key_fingerprint(api_key)), build)
-
-    def classify(self, error: BaseException) -> Any:
-        """Map an SDK exception to a byllm error (with the key scrubbed)."""
-        return classify_sdk_error(error, self.name, self._api_key or os.environ.get("ANTHROPIC_API_KEY"))
-
-    # -- requests --------------------------------------------------------
-    def request_arguments(self, request: CompletionRequest, *, stream: bool = False) -> tuple[dict[str, Any], str | None, bool]:
-        """``messages.create`` arguments, the forced output tool's name (if any) and whether its schema was wrapped."""
+    def wire_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+        """The Messages body: system prompt apart, tools, the forced output tool, parameters, extras."""
         system, messages = convert_messages(request.messages)
         params = dict(request.params)
-        arguments: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
             "max_tokens": params.pop("max_tokens", DEFAULT_MAX_TOKENS),
         }
         if system:
-            arguments["system"] = system
-        if self.policy.timeout is not None:
-            arguments["timeout"] = self.policy.timeout
-        tools = [
-            {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
-            for tool in request.tools
-        ]
-        output_tool: str | None = None
-        wrapped = False
-        if request.output_schema is not None and not request.tools and not stream:
-            schema, wrapped = object_schema(request.output_schema)
-            output_tool = schema_name(request.output_name)
+            body["system"] = system
+        tools = [{"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+                 for tool in request.tools]
+        output_tool = self.output_tool(request, stream=stream)
+        if output_tool is not None:
+            schema, _ = object_schema(request.output_schema or {})
             tools.append({"name": output_tool, "description": OUTPUT_TOOL_DESCRIPTION, "input_schema": schema})
-            arguments["tool_choice"] = {"type": "tool", "name": output_tool}
+            body["tool_choice"] = {"type": "tool", "name": output_tool}
         if tools:
-            arguments["tools"] = tools
-        if "stop" in params:  # the OpenAI spelling, so one config works for both providers
+            body["tools"] = tools
+        if "stop" in params:  # the OpenAI spelling, so one configuration works for both providers
             stop = params.pop("stop")
             params.setdefault("stop_sequences", [stop] if isinstance(stop, str) else list(stop))
-        known = create_parameters()
-        extra_body = {key: params.pop(key) for key in list(params) if key not in known}
-        arguments.update(params)
-        if extra_body:
-            arguments["extra_body"] = extra_body
-        if self.headers:
-            arguments["extra_headers"] = self.headers
+        body.update(params)
+        body.update(self.extra_params)
         if stream:
-            arguments["stream"] = True
-        return arguments, output_tool, wrapped
+            body["stream"] = True
+        return body
 
-    def complete(self, request: CompletionRequest) -> CompletionReply:
-        """Answer one request through the synchronous client."""
-        arguments, output_tool, wrapped = self.request_arguments(request)
-        client = self.client()
-        message = call_with_retries(lambda: client.messages.create(**arguments), self.policy, self.classify, self.name)
-        return reply_from_message(message, output_tool, wrapped)
+    def reply_from_wire(self, response: Any, request: CompletionRequest) -> CompletionReply:
+        """A :class:`CompletionReply` from a Messages API message (an SDK object or a dict)."""
+        content = wire_field(response, "content")
+        if not isinstance(content, (list, tuple)):
+            raise MalformedReplyError(f"{self.name}: the server's reply is not a Messages API message "
+                                      f"(got {type(response).__name__})", provider=self.name)
+        output_tool = self.output_tool(request)
+        texts: list[str] = []
+        tool_calls: list[ToolCall] = []
+        output_text: str | None = None
+        for block in content:
+            kind = wire_field(block, "type")
+            if kind == "text":
+                texts.append(wire_field(block, "text") or "")
+            elif kind == "tool_use":
+                arguments = wire_field(block, "input")
+                arguments = arguments if isinstance(arguments, dict) else {}
+                name = str(wire_field(block, "name") or "")
+                if output_tool is not None and name == output_tool:
+                    wrapped = object_schema(request.output_schema or {})[1]
+                    value = arguments.get("value") if wrapped and set(arguments) == {"value"} else arguments
+                    output_text = json.dumps(value, ensure_ascii=False)
+                else:
+                    tool_calls.append(ToolCall(id=str(wire_field(block, "id") or ""), name=name, arguments=arguments))
+        if output_text is None and not texts and not tool_calls:
+            raise EmptyReplyError(f"{self.name}: the provider returned no content (no text or tool_use blocks)",
+                                  provider=self.name)
+        text = output_text if output_text is not None else "".join(texts)
+        return CompletionReply(text=text, tool_calls=tool_calls, usage=usage_of(wire_field(response, "usage")),
+                               model=wire_field(response, "model") or "", raw=response)
 
-    async def acomplete(self, request: CompletionRequest) -> CompletionReply:
-        """Answer one request through the async client."""
-        arguments, output_tool, wrapped = self.request_arguments(request)
-        client = self.async_client()
-        message = await acall_with_retries(
-            lambda: client.messages.create(**arguments), self.policy, self.classify, self.name
-        )
-        return reply_from_message(message, output_tool, wrapped)
+    def stream_delta(self, event: Any, state: StreamState) -> str:
+        """Text from ``content_block_delta`` events; usage from ``message_start`` and ``message_delta``.
 
-    def stream(self, request: CompletionRequest) -> Iterator[str]:
-        """Yield the reply text as it streams (retries only before the first event)."""
-        arguments, _, _ = self.request_arguments(request, stream=True)
-        client = self.client()
-        events = call_with_retries(lambda: client.messages.create(**arguments), self.policy, self.classify, self.name)
-        try:
-            yield from stream_text(events, event_text, self.classify)
-        finally:
-            events.close()
-
-    async def astream(self, request: CompletionRequest) -> AsyncIterator[str]:
-        """Async form of :meth:`stream`."""
-        arguments, _, _ = self.request_arguments(request, stream=True)
-        client = self.async_client()
-        events = await acall_with_retries(
-            lambda: client.messages.create(**arguments), self.policy, self.classify, self.name
-        )
-        try:
-            async for text in astream_text(events, event_text, self.classify):
-                yield text
-        finally:
-            await events.close()
+        ``message_delta`` counts are cumulative, so the latest one replaces the
+        earlier; input tokens come from ``message_start`` unless a delta reports them.
+        """
+        kind = wire_field(event, "type")
+        if kind == "content_block_delta":
+            delta = wire_field(event, "delta")
+            return (wire_field(delta, "text") or "") if wire_field(delta, "type") == "text_delta" else ""
+        if kind == "message_start":
+            state.usage = usage_of(wire_field(wire_field(event, "message"), "usage"))
+        elif kind == "message_delta":
+            reported = wire_field(event, "usage")
+            usage = state.usage or Usage()
+            usage.output_tokens = wire_field(reported, "output_tokens") or usage.output_tokens
+            usage.input_tokens = wire_field(reported, "input_tokens") or usage.input_tokens
+            state.usage = usage
+        return ""
 
 
-def create_parameters() -> frozenset[str]:
-    """Keyword names ``messages.create`` accepts; others travel in ``extra_body``."""
-    global _create_parameters
-    if _create_parameters is None:
-        from anthropic.resources.messages import Messages
-
-        _create_parameters = frozenset(inspect.signature(Messages.create).parameters) - {"self"}
-    return _create_parameters
+def usage_of(reported: Any) -> Usage | None:
+    """Token counts from an Anthropic ``usage`` member (``None`` when absent)."""
+    if reported is None:
+        return None
+    return Usage(input_tokens=wire_field(reported, "input_tokens") or 0,
+                 output_tokens=wire_field(reported, "output_tokens") or 0)
 
 
 # -- message conversion ----------------------------------------------------------
@@ -213,13 +151,10 @@ def convert_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]
             blocks = _content_blocks(message.get("content"))
             for call in message.get("tool_calls") or []:
                 function = call.get("function", {})
-                raw = function.get("arguments") or "{}"
-                try:
-                    arguments = json.loads(raw) if isinstance(raw, str) else raw
-                except ValueError:
-                    arguments = {}
+                arguments = parse_arguments(function.get("arguments"))
+                arguments.pop("__unparsed_arguments__", None)
                 blocks.append({"type": "tool_use", "id": call.get("id", ""), "name": function.get("name", ""),
-                               "input": arguments if isinstance(arguments, dict) else {}})
+                               "input": arguments})
         else:
             role = "user"
             blocks = _content_blocks(message.get("content"))
@@ -265,34 +200,3 @@ def _image_block(url: str) -> dict[str, Any]:
         media_type = header[len("data:"):].split(";")[0]
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     return {"type": "image", "source": {"type": "url", "url": url}}
-
-
-# -- replies -------------------------------------------------------------------
-def reply_from_message(message: Any, output_tool: str | None, wrapped: bool) -> CompletionReply:
-    """A :class:`CompletionReply` from a Messages API ``Message``."""
-    texts: list[str] = []
-    tool_calls: list[ToolCall] = []
-    output_text: str | None = None
-    for block in message.content:
-        if block.type == "text":
-            texts.append(block.text)
-        elif block.type == "tool_use":
-            arguments = block.input if isinstance(block.input, dict) else {}
-            if output_tool is not None and block.name == output_tool:
-                value = arguments.get("value") if wrapped and set(arguments) == {"value"} else arguments
-                output_text = json.dumps(value, ensure_ascii=False)
-            else:
-                tool_calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
-    usage = None
-    if getattr(message, "usage", None) is not None:
-        usage = Usage(input_tokens=message.usage.input_tokens or 0, output_tokens=message.usage.output_tokens or 0)
-    text = output_text if output_text is not None else "".join(texts)
-    return CompletionReply(text=text, tool_calls=tool_calls, usage=usage, model=message.model or "", raw=message)
-
-
-def event_text(event: Any) -> str:
-    """The text delta of one streamed event (empty for every other event)."""
-    if getattr(event, "type", None) != "content_block_delta":
-        return ""
-    delta = event.delta
-    return getattr(delta, "text", "") if getattr(delta, "type", None) == "text_delta" else ""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 from byllm.errors import MockExhaustedError
-from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, Usage
+from byllm.providers.base import CompletionReply, CompletionRequest, StreamChunk, ToolCall, Usage
 
 MOCK_MODEL_NAMES = ("mockllm", "mock")
 
@@ -55,14 +55,16 @@ class MockProvider:
         """Async form of :meth:`complete`."""
         return self.complete(request)
 
-    def stream(self, request: CompletionRequest) -> Iterator[str]:
-        """Stream the next output word by word."""
+    def stream(self, request: CompletionRequest) -> Iterator[StreamChunk]:
+        """Stream the next output word by word, usage (zero tokens) on the last chunk."""
         output = self._take(request)
         text = output if isinstance(output, str) else str(output)
-        for index, word in enumerate(text.split(" ")):
-            yield word if index == 0 else " " + word
+        words = text.split(" ")
+        for index, word in enumerate(words):
+            last = index == len(words) - 1
+            yield StreamChunk(word if index == 0 else " " + word, Usage() if last else None)
 
-    async def astream(self, request: CompletionRequest):  # type: ignore[no-untyped-def]
+    async def astream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
         """Async form of :meth:`stream`."""
         for chunk in self.stream(request):
             yield chunk

@@ -1,8 +1,9 @@
 """Choosing a provider from a model name.
 
-Plugins answer the ``llm_provider`` hook first; byllm's built-in table is the
-fallback. Provider modules are imported only when a model of theirs is used,
-and no SDK is imported until the first real call.
+:func:`resolve_provider` asks the ``llm_provider`` hook; plugins answer first and
+byllm's own plugin answers last with :func:`builtin_provider`. Provider modules
+are imported only when a model of theirs is used, and no SDK is imported until
+the first real call.
 
 Built-in name rules, first match wins:
 
@@ -32,6 +33,8 @@ from typing import Any
 
 from byllm.errors import ConfigurationError
 from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
+from byllm.providers.transport import RetryPolicy
+from byllm.providers.transport import setting as _setting
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,11 @@ HOSTED_SERVERS: dict[str, ServerPreset] = {
 OPENAI_MODEL_NAME = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
 
 
-def builtin_provider(model_name: str, config: dict[str, Any]) -> Any:
+def builtin_provider(model_name: str, config: Any) -> Any:
     """The provider byllm itself offers for ``model_name``, or ``None``."""
     if model_name in MOCK_MODEL_NAMES:
-        return MockProvider(config.get("outputs"))
-    explicit = config.get("provider")
+        return MockProvider(_setting(config, "outputs"))
+    explicit = _setting(config, "provider")
     if explicit is not None and not isinstance(explicit, str):
         return explicit  # a ready provider object passed as Model(..., provider=...)
     prefix, slash, _rest = model_name.partition("/")
@@ -77,17 +80,7 @@ def builtin_provider(model_name: str, config: dict[str, Any]) -> Any:
     if kind == "litellm":
         from byllm.providers.litellm_provider import LiteLLMProvider
 
-        return LiteLLMProvider(
-            policy=_policy(config),
-            api_key=config.get("api_key"),
-            base_url=config.get("base_url"),
-            headers=config.get("headers"),
-            json_mode=config.get("json_mode"),
-        )
-    if kind == "local" or kind in LOCAL_SERVERS:  # in-process llama.cpp; local servers with JSON-schema mode
-        from byllm.providers.local import local_provider
-
-        return local_provider(kind, model_name, config)
+        return LiteLLMProvider(json_mode=_setting(config, "json_mode"), **_connection_settings(config))
     if kind in LOCAL_SERVERS or kind in HOSTED_SERVERS:
         return preset_provider(kind, config)
     if explicit:
@@ -97,60 +90,61 @@ def builtin_provider(model_name: str, config: dict[str, Any]) -> Any:
         )
     if OPENAI_MODEL_NAME.match(model_name):
         return openai_provider(model_name, config, prefix="")
-    if config.get("base_url"):
+    if _setting(config, "base_url"):
         return custom_server_provider(config)
     return None
 
 
-def _policy(config: dict[str, Any]) -> Any:
-    from byllm.providers.transport import RetryPolicy
+def _connection_settings(config: Any, **overrides: Any) -> dict[str, Any]:
+    """The keyword arguments every remote provider takes, read from the configuration."""
+    settings = {
+        "base_url": _setting(config, "base_url"),
+        "api_key": _setting(config, "api_key"),
+        "headers": _setting(config, "headers"),
+        "extra_params": _setting(config, "extra_params"),
+        "policy": RetryPolicy.from_config(config),
+    }
+    settings.update(overrides)
+    return settings
 
-    return RetryPolicy.from_config(config)
 
-
-def _json_mode(config: dict[str, Any], default: bool) -> bool | str:
-    value = config.get("json_mode")
+def _json_mode(config: Any, default: bool) -> bool | str:
+    value = _setting(config, "json_mode")
     return default if value is None else value
 
 
-def openai_provider(model_name: str, config: dict[str, Any], prefix: str) -> Any:
+def openai_provider(model_name: str, config: Any, prefix: str) -> Any:
     """OpenAI itself (or a proxy for it via ``base_url`` / ``OPENAI_BASE_URL``)."""
     from byllm.providers.openai_provider import OpenAICompatibleProvider
 
-    base_url = config.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = _setting(config, "base_url") or os.environ.get("OPENAI_BASE_URL") or None
     return OpenAICompatibleProvider(
         name="openai",
         prefix=prefix,
-        base_url=base_url,
-        api_key=config.get("api_key"),
         api_key_env="OPENAI_API_KEY",
         key_required=base_url is None,
         json_mode=_json_mode(config, default=base_url is None),
-        policy=_policy(config),
-        headers=config.get("headers"),
+        **_connection_settings(config, base_url=base_url),
     )
 
 
-def preset_provider(kind: str, config: dict[str, Any]) -> Any:
+def preset_provider(kind: str, config: Any) -> Any:
     """A local or hosted OpenAI-compatible server known by its prefix (``ollama/``, ``groq/``)."""
     from byllm.providers.openai_provider import OpenAICompatibleProvider
 
     preset = LOCAL_SERVERS.get(kind) or HOSTED_SERVERS[kind]
-    base_url = config.get("base_url") or os.environ.get(f"{kind.upper()}_BASE_URL") or preset.base_url
+    base_url = _setting(config, "base_url") or os.environ.get(f"{kind.upper()}_BASE_URL") or preset.base_url
     return OpenAICompatibleProvider(
         name=kind,
         prefix=f"{kind}/",
-        base_url=base_url,
-        api_key=config.get("api_key"),
         api_key_env=preset.api_key_env,
         key_required=preset.api_key_env is not None,
         json_mode=_json_mode(config, default=False),
-        policy=_policy(config),
-        headers=config.get("headers"),
+        **_connection_settings(config, base_url=base_url),
     )
 
 
-def custom_server_provider(config: dict[str, Any]) -> Any:
+def custom_server_provider(config: Any) -> Any:
     """Any OpenAI-compatible server at ``base_url``; the model name is sent unchanged.
 
     Only an explicit ``api_key`` is sent: an ``OPENAI_API_KEY`` from the
@@ -160,40 +154,36 @@ def custom_server_provider(config: dict[str, Any]) -> Any:
 
     return OpenAICompatibleProvider(
         name="openai-compatible",
-        base_url=config["base_url"],
-        api_key=config.get("api_key"),
         api_key_env=None,
         key_required=False,
         json_mode=_json_mode(config, default=False),
-        policy=_policy(config),
-        headers=config.get("headers"),
+        **_connection_settings(config),
     )
 
 
-def anthropic_provider(model_name: str, config: dict[str, Any]) -> Any:
+def anthropic_provider(model_name: str, config: Any) -> Any:
     """Anthropic's Messages API (``anthropic/claude-...`` or ``claude-...``)."""
     from byllm.providers.anthropic_provider import AnthropicProvider
 
-    return AnthropicProvider(
-        base_url=config.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None,
-        api_key=config.get("api_key"),
-        policy=_policy(config),
-        headers=config.get("headers"),
-    )
+    base_url = _setting(config, "base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None
+    return AnthropicProvider(**_connection_settings(config, base_url=base_url))
 
 
-def resolve_provider(model_name: str, config: dict[str, Any]) -> Any:
-    """The provider for ``model_name``: the ``llm_provider`` hook (plugins first, byllm's table last)."""
+def resolve_provider(model_name: str, config: Any) -> Any:
+    """The provider for ``model_name``, as the ``llm_provider`` hook answers.
+
+    Plugins answer first; byllm's own plugin answers last with :func:`builtin_provider`.
+    """
     from jaclang.runtimelib import machine
 
     hook = getattr(machine.plugin_manager.hook, "llm_provider", None)
-    provider = None if hook is None else hook(model_name=model_name, config=config)
+    if hook is None:
+        raise ConfigurationError(
+            f"no provider can be chosen for the model {model_name!r}: byllm's plugin is blocked (its "
+            "llm_provider hook is missing); remove 'byllm' from the JAC_DISABLED_PLUGINS environment variable"
+        )
+    provider = hook(model_name=model_name, config=config)
     if provider is None:
-        if machine.plugin_manager.is_blocked("byllm"):
-            raise ConfigurationError(
-                f"no provider serves the model {model_name!r}: byllm's plugin, which serves the built-in "
-                "model names, is blocked by JAC_DISABLED_PLUGINS; remove 'byllm' from it"
-            )
         raise ConfigurationError(
             f"no provider serves the model {model_name!r}: use a name such as 'gpt-4o-mini', "
             "'anthropic/claude-3-5-haiku-latest', 'ollama/llama3.2' or 'mockllm', pass base_url=... "

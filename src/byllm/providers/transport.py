@@ -1,30 +1,44 @@
-"""Transport reliability shared by every HTTP provider: timeouts, retries, typed errors.
+"""How a request reaches a server and comes back: transports, retries and typed errors.
 
-The SDKs' own retries are switched off (``max_retries=0``) so that every provider
-retries the same way: exponential backoff with full jitter on 429, 5xx and
-connection failures, honouring ``Retry-After`` / ``retry-after-ms``. SDK errors
-become :mod:`byllm.errors` types carrying the provider's message, with the API
-key scrubbed out of it.
+A *transport* is the swappable part of a provider. It takes the wire body a
+provider built (a JSON-shaped dict: ``model``, ``messages``, sampling
+parameters, ...) and the :class:`Connection` (base URL, key, timeout, headers),
+sends it, and returns the wire response: a JSON-shaped object, or an iterable
+of events when the body asks to stream. :class:`SDKTransport` sends through an
+official SDK client; another transport (an own HTTP client for the
+OpenAI-compatible protocol) only has to honour the same three methods.
+
+byllm retries itself, the same way for every transport: exponential backoff with
+full jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
+replies, honouring ``Retry-After`` / ``retry-after-ms``. Failures become
+:mod:`byllm.errors` types whose messages never contain a credential.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import inspect
+import json
 import logging
+import math
 import random
 import time
-from dataclasses import dataclass
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence, TypeVar
 
 from byllm.errors import (
     AuthenticationError,
     ByLLMError,
     ConfigurationError,
+    MalformedReplyError,
     ProviderError,
     ProviderTimeout,
     RateLimitError,
 )
+from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
+from byllm.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +48,19 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 20.0
-# A server asking us to wait longer than this gets a RateLimitError at once:
+# A server asking us to wait longer than this gets an error at once:
 # blocking a program for minutes is worse than telling the caller.
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+# Exceptions from these packages are transport or API failures; anything else
+# (a bug, a bad argument) is re-raised untouched instead of becoming a ProviderError.
+SDK_PACKAGES = frozenset({"openai", "anthropic", "litellm", "httpx", "httpx2", "httpcore", "httpcore2", "h11"})
+
+
+def setting(config: Any, name: str, default: Any = None) -> Any:
+    """One provider setting from a model's configuration (a mapping or an object with attributes)."""
+    value = config.get(name) if isinstance(config, Mapping) else getattr(config, name, None)
+    return default if value is None else value
 
 
 @dataclass(frozen=True)
@@ -49,14 +72,13 @@ class RetryPolicy:
     timeout: float | None = DEFAULT_TIMEOUT
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
+    def from_config(cls, config: Any) -> RetryPolicy:
         """The policy a model's configuration asks for (``max_retries``, ``retry_backoff``, ``timeout``)."""
-        max_retries = config.get("max_retries")
-        backoff = config.get("retry_backoff")
-        timeout = config.get("timeout", DEFAULT_TIMEOUT)
+        has_timeout = "timeout" in config if isinstance(config, Mapping) else hasattr(config, "timeout")
+        timeout = setting(config, "timeout") if has_timeout else DEFAULT_TIMEOUT
         policy = cls(
-            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
-            backoff=DEFAULT_BACKOFF if backoff is None else float(backoff),
+            max_retries=int(setting(config, "max_retries", DEFAULT_MAX_RETRIES)),
+            backoff=float(setting(config, "retry_backoff", DEFAULT_BACKOFF)),
             timeout=None if timeout is None else float(timeout),
         )
         if policy.max_retries < 0 or policy.backoff < 0 or (policy.timeout is not None and policy.timeout <= 0):
@@ -73,74 +95,141 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
+@dataclass(frozen=True)
+class Connection:
+    """Where and how a transport sends one request: base URL, key, timeout and extra headers."""
+
+    base_url: str | None
+    api_key: str | None
+    timeout: float | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class TransientError(Exception):
     """A failure worth retrying; ``error`` is the byllm error to raise when retries run out."""
 
-    def __init__(self, error: ProviderError, retry_after: float | None) -> None:
+    def __init__(self, error: ProviderError, retry_after: float | None = None) -> None:
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
 
 
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """The wait a response asks for (``retry-after-ms``, ``Retry-After`` seconds or date)."""
-    if not headers:
-        return None
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(moment.timestamp() - time.time(), 0.0)
+Classifier = Callable[[BaseException], "ByLLMError | TransientError | None"]
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` (and its long tail) masked."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-        # Some servers echo a partially masked key (``sk-ab***wxyz``); its tail alone must not leak either.
-        if len(secret) >= 12:
-            text = text.replace(secret[-8:], "***")
-    return text
+class Transport(Protocol):
+    """Carries a wire body to a server and brings back its response: the swappable part of a provider."""
+
+    def send(self, body: dict[str, Any], connection: Connection) -> Any:
+        """The wire response to ``body`` (an iterable of events when ``body["stream"]`` is true)."""
+        ...
+
+    async def asend(self, body: dict[str, Any], connection: Connection) -> Any:
+        """The wire response, without blocking the event loop (an async iterable of events for streams)."""
+        ...
+
+    def classify(self, error: BaseException, provider: str, secrets: Sequence[str]) -> ByLLMError | TransientError | None:
+        """The byllm error (or retryable failure) ``error`` stands for; ``None`` when it is not a transport failure."""
+        ...
 
 
-def classify_sdk_error(error: BaseException, provider: str, api_key: str | None) -> ByLLMError | TransientError:
-    """Turn an OpenAI / Anthropic SDK exception into a byllm error (or a transient failure).
+# -- the SDK transport ---------------------------------------------------------------
+@dataclass(frozen=True)
+class SDKTransport:
+    """Sends through an official SDK (``openai``, ``anthropic``) with the SDK's own retries switched off.
 
-    Both SDKs share the same shapes (``APIStatusError`` with ``status_code`` and
-    ``response``, ``APIConnectionError``, ``APITimeoutError``), so duck typing
-    covers them and any OpenAI-compatible client built the same way.
+    One client per base URL and key, built on first use and shared by every call
+    and thread (async clients: one per event loop). Body members the SDK method
+    does not name travel in ``extra_body``, so any server-specific parameter
+    reaches the server unchanged.
     """
+
+    package: str  # the SDK's import name
+    client_class: str  # the synchronous client; the async one is "Async" + this name
+    method: str  # the client's method, e.g. "chat.completions.create"
+
+    def send(self, body: dict[str, Any], connection: Connection) -> Any:
+        """Call the SDK method on the cached synchronous client."""
+        client = cached_client(self._client_key(self.client_class, connection),
+                               lambda: self._build(self.client_class, connection))
+        return self._call(client, body, connection)
+
+    async def asend(self, body: dict[str, Any], connection: Connection) -> Any:
+        """Call the SDK method on the event loop's cached async client."""
+        name = "Async" + self.client_class
+        client = cached_async_client(self._client_key(name, connection), lambda: self._build(name, connection))
+        return await self._call(client, body, connection)
+
+    def classify(self, error: BaseException, provider: str, secrets: Sequence[str]) -> ByLLMError | TransientError | None:
+        """SDK errors share one shape across the SDKs: see :func:`classify_error`."""
+        return classify_error(error, provider, secrets)
+
+    def _client_key(self, name: str, connection: Connection) -> tuple[str, str, str | None, str]:
+        return (self.package, name, connection.base_url, key_fingerprint(connection.api_key))
+
+    def _build(self, name: str, connection: Connection) -> Any:
+        module = __import__(self.package)
+        return getattr(module, name)(api_key=connection.api_key, base_url=connection.base_url, max_retries=0)
+
+    def _call(self, client: Any, body: dict[str, Any], connection: Connection) -> Any:
+        method = functools.reduce(getattr, self.method.split("."), client)
+        known = _parameters(self.package, self.client_class, self.method, method)
+        arguments = {key: value for key, value in body.items() if key in known}
+        if len(arguments) < len(body):
+            arguments["extra_body"] = {key: value for key, value in body.items() if key not in known}
+        if connection.timeout is not None:
+            arguments["timeout"] = connection.timeout
+        if connection.headers:
+            arguments["extra_headers"] = dict(connection.headers)
+        return method(**arguments)
+
+
+_parameter_names: dict[tuple[str, str, str], frozenset[str]] = {}
+
+
+def _parameters(package: str, client_class: str, method_name: str, method: Callable[..., Any]) -> frozenset[str]:
+    """The keyword names an SDK method accepts (read once per method)."""
+    key = (package, client_class, method_name)
+    names = _parameter_names.get(key)
+    if names is None:
+        reserved = {"extra_body", "extra_headers", "extra_query", "timeout"}
+        names = _parameter_names[key] = frozenset(inspect.signature(method).parameters) - reserved
+    return names
+
+
+# -- errors --------------------------------------------------------------------------
+def classify_error(error: BaseException, provider: str, secrets: Sequence[str] = ()) -> ByLLMError | TransientError | None:
+    """The byllm error an exception raised while sending stands for.
+
+    A :class:`TransientError` is retried. Undecodable bodies (a 200 cut short,
+    HTML where JSON was promised) become retried :class:`MalformedReplyError`\\ s
+    without the body in the message. SDK errors share one shape across OpenAI,
+    Anthropic and LiteLLM (``status_code``, ``response``, ``body``), so duck
+    typing covers them. ``None`` means "not a transport failure": re-raise it.
+    """
+    if isinstance(error, TransientError):
+        return error
+    if isinstance(error, MalformedReplyError):
+        return TransientError(error)
+    if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError, RecursionError)):
+        reason = getattr(error, "msg", None) or getattr(error, "reason", None) or "nested too deeply"
+        return TransientError(MalformedReplyError(
+            f"{provider}: the reply body is not valid JSON (truncated or malformed: {reason})", provider=provider))
+    if type(error).__module__.split(".")[0] not in SDK_PACKAGES:
+        return None
     status = getattr(error, "status_code", None)
-    message = scrub(_provider_message(error), api_key)
+    message = redact(_provider_message(error), secrets)
     kind = type(error).__name__
     if "Timeout" in kind:  # client-side timeouts, and LiteLLM's Timeout (which carries status 408)
-        failure: ProviderError = ProviderTimeout(
+        return TransientError(ProviderTimeout(
             f"{provider}: no answer within the timeout ({message}); raise `timeout` in the model's "
             "configuration if the model is slow",
-            provider=provider,
-            status=status if isinstance(status, int) else None,
-        )
-        return TransientError(failure, None)
+            provider=provider, status=status if isinstance(status, int) else None))
     if not isinstance(status, int):
         if "Connection" in kind:
             cause = error.__cause__ or error.__context__
-            detail = f"{message} ({type(cause).__name__}: {scrub(str(cause), api_key)})" if cause else message
-            return TransientError(
-                ProviderError(f"{provider}: connection failed: {detail}", provider=provider), None
-            )
+            detail = f"{message} ({type(cause).__name__}: {redact(str(cause), secrets)})" if cause else message
+            return TransientError(ProviderError(f"{provider}: connection failed: {detail}", provider=provider))
         return ProviderError(f"{provider}: {message}", provider=provider)
     headers = getattr(getattr(error, "response", None), "headers", None)
     if status in (401, 403):
@@ -148,7 +237,8 @@ def classify_sdk_error(error: BaseException, provider: str, api_key: str | None)
         return AuthenticationError(f"{provider} rejected the credentials (HTTP {status}): {message}; {hint}",
                                    provider=provider, status=status)
     if status == 429:
-        failure = RateLimitError(f"{provider} rate limit (HTTP 429): {message}", provider=provider, status=status)
+        failure: ProviderError = RateLimitError(f"{provider} rate limit (HTTP 429): {message}",
+                                                provider=provider, status=status)
         return TransientError(failure, retry_after_seconds(headers))
     failure = ProviderError(f"{provider} error (HTTP {status}): {message}", provider=provider, status=status)
     if status in RETRYABLE_STATUSES or status >= 500:
@@ -168,126 +258,92 @@ def _provider_message(error: BaseException) -> str:
     return getattr(error, "message", None) or str(error) or type(error).__name__
 
 
-# Exceptions from these packages are transport or API failures; anything else
-# (a bug, a bad argument) is re-raised untouched instead of becoming a ProviderError.
-SDK_PACKAGES = frozenset({"openai", "anthropic", "litellm", "httpx", "httpx2", "httpcore", "httpcore2", "h11"})
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a response asks for: ``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP date.
 
-
-def is_sdk_error(error: BaseException) -> bool:
-    """Whether an exception comes from a provider SDK or its HTTP stack."""
-    return type(error).__module__.split(".")[0] in SDK_PACKAGES
-
-
-def _next_wait(policy: RetryPolicy, attempt: int, failure: TransientError) -> float | None:
-    """Seconds to wait before retry ``attempt``, or ``None`` when it is time to give up."""
-    if attempt > policy.max_retries:
-        return None
-    if failure.retry_after is not None:
-        if failure.retry_after > MAX_RETRY_AFTER:
-            return None
-        return failure.retry_after
-    return policy.backoff_delay(attempt)
-
-
-def _wait_before_retry(
-    error: Exception,
-    classify: Callable[[BaseException], ByLLMError | TransientError],
-    policy: RetryPolicy,
-    attempt: int,
-    provider: str,
-) -> float:
-    """Seconds to wait before retry ``attempt`` after ``error``; raises when it is not retried.
-
-    Errors from outside the provider SDKs propagate unchanged; permanent SDK
-    failures and exhausted retries raise the matching byllm error.
+    Unusable values (``nan``, garbage, an unparsable date) count as absent, so
+    the normal backoff applies; negative waits and dates in the past are 0;
+    ``inf`` and huge values stay huge (and end the retries, see ``MAX_RETRY_AFTER``).
     """
-    if not is_sdk_error(error):
+    if not headers:
+        return None
+    milliseconds = _seconds(headers.get("retry-after-ms"), 1000.0)
+    if milliseconds is not None:
+        return milliseconds
+    value = headers.get("retry-after")
+    seconds = _seconds(value, 1.0)
+    if seconds is not None or not value:
+        return seconds
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+        return max(moment.timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def _seconds(text: str | None, per_second: float) -> float | None:
+    try:
+        value = float(text) / per_second  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else max(value, 0.0)
+
+
+# -- the retry loop ------------------------------------------------------------------
+def _wait_before_retry(error: Exception, classify: Classifier, policy: RetryPolicy, failures: int, provider: str) -> float:
+    """Seconds to wait before the next attempt after ``error``, or raise the error to give up with.
+
+    Errors that are not transport failures propagate unchanged; permanent ones
+    are raised at once; transient ones are retried until ``max_retries`` or a
+    ``Retry-After`` beyond ``MAX_RETRY_AFTER``, then raised saying how many
+    attempts were made.
+    """
+    permanent = isinstance(error, ByLLMError) and not isinstance(error, MalformedReplyError)
+    mapped = error if permanent else classify(error)
+    if mapped is None:
         raise error
-    mapped = classify(error)
     if not isinstance(mapped, TransientError):
+        if isinstance(mapped, ProviderError):
+            mapped.attempts = failures
         raise mapped from None
-    wait = _next_wait(policy, attempt, mapped)
-    if wait is None:
-        raise mapped.error from None
-    logger.info("%s: retry %d/%d in %.3fs after: %s", provider, attempt, policy.max_retries, wait, mapped.error)
+    if mapped.retry_after is not None and mapped.retry_after > MAX_RETRY_AFTER:
+        raise _gave_up(mapped.error, failures, f"the server asked to wait {mapped.retry_after:.0f} s, longer than "
+                       f"byllm waits ({MAX_RETRY_AFTER:.0f} s)") from None
+    if failures > policy.max_retries:
+        raise _gave_up(mapped.error, failures, f"max_retries={policy.max_retries}") from None
+    wait = policy.backoff_delay(failures) if mapped.retry_after is None else mapped.retry_after
+    logger.info("%s: retry %d/%d in %.3fs after: %s", provider, failures, policy.max_retries, wait, mapped.error)
     return wait
 
 
-def call_with_retries(
-    send: Callable[[], Result],
-    policy: RetryPolicy,
-    classify: Callable[[BaseException], ByLLMError | TransientError],
-    provider: str,
-) -> Result:
-    """Run ``send`` until it succeeds, retrying transient failures per ``policy``."""
-    attempt = 0
+def _gave_up(error: ProviderError, attempts: int, reason: str) -> ProviderError:
+    """``error`` with the number of attempts made recorded on it and in its message."""
+    error.attempts = attempts
+    plural = "s" if attempts != 1 else ""
+    error.args = (f"{error.args[0] if error.args else error} (gave up after {attempts} attempt{plural}; {reason})",)
+    return error
+
+
+def call_with_retries(attempt: Callable[[], Result], policy: RetryPolicy, classify: Classifier, provider: str) -> Result:
+    """Run ``attempt`` until it succeeds, retrying transient failures per ``policy``."""
+    failures = 0
     while True:
         try:
-            return send()
-        except ByLLMError:
-            raise
+            return attempt()
         except Exception as error:
-            attempt += 1
-            wait = _wait_before_retry(error, classify, policy, attempt, provider)
+            failures += 1
+            wait = _wait_before_retry(error, classify, policy, failures, provider)
         time.sleep(wait)
 
 
-async def acall_with_retries(
-    send: Callable[[], Awaitable[Result]],
-    policy: RetryPolicy,
-    classify: Callable[[BaseException], ByLLMError | TransientError],
-    provider: str,
-) -> Result:
+async def acall_with_retries(attempt: Callable[[], Awaitable[Result]], policy: RetryPolicy, classify: Classifier,
+                             provider: str) -> Result:
     """Async form of :func:`call_with_retries`."""
-    attempt = 0
+    failures = 0
     while True:
         try:
-            return await send()
-        except ByLLMError:
-            raise
+            return await attempt()
         except Exception as error:
-            attempt += 1
-            wait = _wait_before_retry(error, classify, policy, attempt, provider)
+            failures += 1
+            wait = _wait_before_retry(error, classify, policy, failures, provider)
         await asyncio.sleep(wait)
-
-
-def final_error(failure: ByLLMError | TransientError) -> ByLLMError:
-    """The error to raise for a failure that will not be retried."""
-    return failure.error if isinstance(failure, TransientError) else failure
-
-
-def stream_text(
-    stream: Iterable[Any],
-    text_of: Callable[[Any], str | None],
-    classify: Callable[[BaseException], ByLLMError | TransientError],
-) -> Iterator[str]:
-    """Yield the text of each streamed item; an SDK failure mid-stream becomes a byllm error.
-
-    Nothing is retried once text has flowed: the caller has already seen it.
-    """
-    try:
-        for item in stream:
-            text = text_of(item)
-            if text:
-                yield text
-    except Exception as error:
-        if not is_sdk_error(error):
-            raise
-        raise final_error(classify(error)) from None
-
-
-async def astream_text(
-    stream: AsyncIterable[Any],
-    text_of: Callable[[Any], str | None],
-    classify: Callable[[BaseException], ByLLMError | TransientError],
-) -> AsyncIterator[str]:
-    """Async form of :func:`stream_text`."""
-    try:
-        async for item in stream:
-            text = text_of(item)
-            if text:
-                yield text
-    except Exception as error:
-        if not is_sdk_error(error):
-            raise
-        raise final_error(classify(error)) from None
