@@ -44,7 +44,7 @@ CASES: dict[str, tuple[str, str]] = {
         "HI JAC\n",
     ),
     "docstring_before_def": (
-        '"""Adds one."""\ndef inc(x: int) -> int { return x + 1; }\nwith entry { print(inc.__doc__, inc(1)); }',
+        'import os;\n"""Adds one."""\ndef inc(x: int) -> int { return x + 1; }\nwith entry { print(inc.__doc__, inc(1)); }',
         "Adds one. 2\n",
     ),
     "legacy_can_with_and_without_params": (
@@ -264,7 +264,7 @@ CASES: dict[str, tuple[str, str]] = {
         "2 C(n=1)\n",
     ),
     "declared_method_without_impl_raises": (
-        '"""A shape."""\nobj Shape { def area() -> float; }\n'
+        'glob unit = "cm";\n"""A shape."""\nobj Shape { def area() -> float; }\n'
         "with entry { print(Shape.__doc__); try { Shape().area(); } except NotImplementedError as e { print(e); } }",
         "A shape.\nShape.area is declared but has no implementation\n",
     ),

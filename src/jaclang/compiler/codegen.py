@@ -28,7 +28,7 @@ class CodeGenerator(DeclarationGenerator):
     # ------------------------------------------------------------------ module
     def module(self, module: st.Module) -> ast.Module:
         """The whole module: docstring, runtime import, items in order, leftover impls."""
-        items = module.items
+        items = _split_module_docstring(module.items)
         self._collect(items)
         docstring: list[ast.stmt] = []
         declared_types = [self._declared_type(item) for item in items]
@@ -169,6 +169,23 @@ class CodeGenerator(DeclarationGenerator):
             self.state.deferred_sems.setdefault(names[0], []).append(statement)
             return []
         return [statement]
+
+
+def _split_module_docstring(items: list[st.Node]) -> list[st.Node]:
+    """The first string of a file is the module's docstring, even right before a declaration (as upstream)."""
+    if not items or not isinstance(items[0], st.Declaration) or items[0].decl is None:
+        return items
+    first = items[0]
+    if first.docstring is None or first.decorators:
+        return items
+    doc = st.ModuleDoc(first.docstring)
+    doc.line, doc.column, doc.end_line, doc.end_column = (
+        first.docstring.line, first.docstring.column, first.docstring.end_line, first.docstring.end_column,
+    )
+    declaration = st.Declaration(first.decorators, None, first.decl)
+    declaration.line, declaration.column = first.decl.line, first.decl.column
+    declaration.end_line, declaration.end_column = first.end_line, first.end_column
+    return [doc, declaration, *items[1:]]
 
 
 def generate(module: st.Module, source: str, filename: str) -> ast.Module:

@@ -19,7 +19,7 @@ from jaclang.compiler.astbuild import (
 from jaclang.compiler.expressions import SPECIAL_METHODS, place, runtime, token_text
 from jaclang.compiler.fstrings import string_value
 from jaclang.compiler.signatures import add_self_parameter, build_arguments
-from jaclang.compiler.statements import StatementGenerator
+from jaclang.compiler.spatial import SpatialGenerator
 
 
 class _SelfStripper(ast.NodeTransformer):
@@ -32,7 +32,7 @@ class _SelfStripper(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
-class DeclarationGenerator(StatementGenerator):
+class DeclarationGenerator(SpatialGenerator):
     """Builds functions, classes and enums; impls and pending types come from the module state."""
 
     def __init__(self, source: str, filename: str) -> None:
@@ -69,7 +69,7 @@ class DeclarationGenerator(StatementGenerator):
             raise self.error("a docstring must be a plain string", strings)
         return value.value
 
-    def annotation_translator(self, scope: Scope):
+    def annotation_translator(self, scope: Scope, type_params: set[str] = frozenset()):  # type: ignore[assignment]
         """Translate type expressions; inside archetypes ``self.X`` names the nested ``X``.
 
         A type naming an archetype that does not exist yet (the one being defined,
@@ -87,7 +87,7 @@ class DeclarationGenerator(StatementGenerator):
             if scope.kind == "archetype":
                 node = stripper.visit(node)
             names = {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
-            if not names & (self.pending_types | set(qualified)):
+            if not names & (self.pending_types | set(qualified) | type_params):
                 return node
             for child in ast.walk(node):
                 if isinstance(child, ast.Name) and child.id in qualified:
@@ -112,7 +112,7 @@ class DeclarationGenerator(StatementGenerator):
         in_archetype = scope.kind == "archetype"
         python_name = SPECIAL_METHODS.get(name, name) if in_archetype else name
         semstrings: dict[str, str] = {}
-        translate = self.annotation_translator(scope)
+        translate = self.annotation_translator(scope, _names(node.type_params))
         params = signature.params if signature is not None else []
         arguments = build_arguments(self, params, annotation=translate, semstrings=semstrings)
         is_method = in_archetype and node.is_static is None
@@ -134,10 +134,30 @@ class DeclarationGenerator(StatementGenerator):
             all_decorators.insert(0, place(ast.Name(id="staticmethod", ctx=ast.Load()), node))
         if llm_decorator is not None:
             all_decorators.append(llm_decorator)
+        event = implementation.event if implementation is not None and implementation.event is not None else node.event
+        if event is not None:
+            all_decorators.append(place(self.event_decorator(event), event))
+        if isinstance(body, st.Abstract) and body.marker is not None:
+            all_decorators.append(place(runtime("abstractmethod"), body))
         result = function_def(python_name, arguments, statements, all_decorators, returns, node.is_async is not None)
         if python_name != name:
             sems = [SemText((python_name,), sem.part, sem.text, sem.item) for sem in sems]
         return place(result, node), sems
+
+    def event_decorator(self, event: st.EventClause) -> ast.expr:
+        """``with A | B entry`` -> ``__jac__.on_entry(A, B)`` (``with exit`` -> ``on_exit()``)."""
+        types: list[ast.expr] = []
+        if event.types is not None:
+            union = self.expr(event.types)
+            stack = [union]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, ast.BinOp) and isinstance(item.op, ast.BitOr):
+                    stack.extend([item.right, item.left])
+                else:
+                    types.append(item)
+        function = "on_entry" if str(event.kind) == "entry" else "on_exit"
+        return ast.Call(func=runtime(function), args=types, keywords=[])
 
     def ability_body(
         self, body: st.Block | st.ByModel | st.Abstract, key: str, is_method: bool
@@ -146,7 +166,8 @@ class DeclarationGenerator(StatementGenerator):
         if isinstance(body, st.Block):
             return self.block(body, Scope("function", tuple(key.split(".")))), None
         if isinstance(body, st.Abstract):
-            message = ast.Constant(value=f"{key} is declared but has no implementation")
+            explanation = "is abstract" if body.marker is not None else "is declared but has no implementation"
+            message = ast.Constant(value=f"{key} {explanation}")
             error = ast.Call(func=ast.Name(id="NotImplementedError", ctx=ast.Load()), args=[message], keywords=[])
             return [place(ast.Raise(exc=error, cause=None), body)], None
         model = self.model_expression(body.model)
@@ -200,8 +221,17 @@ class DeclarationGenerator(StatementGenerator):
         kind = str(node.kind)
         name = token_text(node.name)
         bases, keywords = self.bases(node.inherit)
+        if kind in SPATIAL_BASES:
+            bases.append(place(runtime(SPATIAL_BASES[kind]), node.kind))
+        if node.type_params:
+            bases.append(place(self.generic_base(node.type_params), node.kind))
         inner = Scope("archetype", scope.path + (name,))
-        nested, fields, methods, sems, user_init = self.archetype_members(node.members, inner)
+        saved_pending = self.pending_types
+        self.pending_types = saved_pending | _names(node.type_params)
+        try:
+            nested, fields, methods, sems, user_init = self.archetype_members(node.members, inner)
+        finally:
+            self.pending_types = saved_pending
         body: list[ast.stmt] = []
         if docstring is not None:
             body.append(place(ast.Expr(value=ast.Constant(value=docstring)), node))
@@ -214,6 +244,12 @@ class DeclarationGenerator(StatementGenerator):
         if node.sem is not None:
             result_sems.insert(0, SemText((name,), "", str(string_value(self, node.sem)), node))
         return place(class_def(name, bases, keywords, body, all_decorators), node), result_sems
+
+    def generic_base(self, type_params: list) -> ast.expr:
+        """``Generic[TypeVar("T"), ...]`` so ``Box[int]`` works for ``obj Box[T]``."""
+        variables = [ast.Call(func=runtime("TypeVar"), args=[ast.Constant(value=token_text(name))], keywords=[]) for name in type_params]
+        index: ast.expr = variables[0] if len(variables) == 1 else ast.Tuple(elts=variables, ctx=ast.Load())
+        return ast.Subscript(value=runtime("Generic"), slice=index, ctx=ast.Load())
 
     def archetype_members(
         self, members: list[st.Node], scope: Scope
@@ -310,10 +346,18 @@ class DeclarationGenerator(StatementGenerator):
         return place(class_def(name, bases, keywords, body, decorators), node), sems
 
 
+# The runtime base class of each object-spatial archetype kind.
+SPATIAL_BASES = {"node": "Node", "edge": "Edge", "walker": "Walker"}
+
+
+def _names(tokens: list | None) -> set[str]:
+    return {token_text(token) for token in tokens} if tokens else set()
+
+
 def impl_as_ability(impl: st.Impl) -> st.Ability:
     """The ability an ``impl`` block defines when its declaration is not in the same body."""
     ability = st.Ability(
-        is_async=None, is_static=None, sem=None, name=impl.target[-1],
+        is_async=None, is_override=None, is_static=None, sem=None, name=impl.target[-1], type_params=None,
         signature=impl.signature, event=impl.event, body=impl.body,
     )
     ability.line, ability.column, ability.end_line, ability.end_column = impl.line, impl.column, impl.end_line, impl.end_column

@@ -24,6 +24,8 @@ COMPARISON_OPERATORS: dict[str, type[ast.cmpop]] = {
     "<": ast.Lt, ">": ast.Gt, "==": ast.Eq, ">=": ast.GtE, "<=": ast.LtE, "!=": ast.NotEq,
     "in": ast.In, "not in": ast.NotIn, "is": ast.Is, "is not": ast.IsNot,
 }
+# Names that mean the running program's graph position: ``root()``, ``here()``, ``visitor()``.
+SPATIAL_NAMES = {"root", "here", "visitor"}
 # Jac's special method names and the Python names they compile to.
 SPECIAL_METHODS = {"init": "__init__", "postinit": "__post_init__"}
 
@@ -113,6 +115,10 @@ class ExpressionGenerator:
         line, column = (position[0], position[1] + 1) if position else (1, 1)
         return JacSyntaxError(message, self.filename, line, column, source_line_at(self.source, line))
 
+    def error_at(self, message: str, line: int, column: int) -> JacSyntaxError:
+        """A :class:`JacSyntaxError` at ``line``:``column`` (1-based)."""
+        return JacSyntaxError(message, self.filename, line, column, source_line_at(self.source, line))
+
     def expr(self, item: st.Expr) -> ast.expr:
         """Translate one expression node."""
         if isinstance(item, Token):
@@ -130,7 +136,12 @@ class ExpressionGenerator:
 
     # ------------------------------------------------------------------ atoms
     def _expr_Name(self, node: st.Name) -> ast.expr:
-        return ast.Name(id=token_text(node.token), ctx=ast.Load())
+        name = token_text(node.token)
+        if name in SPATIAL_NAMES and not node.token.startswith("<>"):
+            return ast.Call(func=runtime(name), args=[], keywords=[])
+        if name == "Root" and not node.token.startswith("<>"):
+            return runtime("Root")
+        return ast.Name(id=name, ctx=ast.Load())
 
     def _expr_Number(self, node: st.Number) -> ast.expr:
         token = node.token
@@ -265,7 +276,7 @@ class ExpressionGenerator:
         start = 0
         for index, operator in enumerate(operators + [""]):
             if operator in COMPARISON_OPERATORS or operator == "":
-                segments.append(_group(operands[start: index + 1], operators[start:index]))
+                segments.append(_group(operands[start: index + 1], operators[start:index], self.combine))
                 if operator:
                     comparisons.append(operator)
                 start = index + 1
@@ -277,6 +288,16 @@ class ExpressionGenerator:
             comparators=segments[1:],
         )
         return _spanning(node, segments)
+
+    def combine(self, operator: Any, left: ast.expr, right: ast.expr) -> ast.expr:
+        """One binary operation; pipes become calls (``x |> f``, ``f <| x``, ``x :> f``, ``f <: x``)."""
+        if operator in ("|>", ":>"):
+            node: ast.expr = ast.Call(func=right, args=[left], keywords=[])
+        elif operator in ("<|", "<:"):
+            node = ast.Call(func=left, args=[right], keywords=[])
+        else:
+            node = ast.BinOp(left=left, op=BINARY_OPERATORS[operator](), right=right)
+        return _spanning(node, [left, right])
 
     def _expr_Power(self, node: st.Power) -> ast.expr:
         self._reject_not(node.exponent)
@@ -458,12 +479,15 @@ class ExpressionGenerator:
         return ast.Yield(value=self.expr(node.value) if node.value is not None else None)
 
 
-# Binding strength of the non-comparison binary operators (higher binds tighter).
+# Binding strength of the non-comparison binary operators (higher binds tighter); connect
+# operators (``++>`` ..., syntax nodes rather than strings) bind at CONNECT_PRECEDENCE.
 BINARY_PRECEDENCE = {
     "|>": 1, "<|": 2, "|": 3, "^": 4, "&": 5, "<<": 6, ">>": 6,
     "+": 7, "-": 7, "*": 8, "/": 8, "//": 8, "%": 8, "@": 8,
+    ":>": 10, "<:": 11, "spawn": 12,
 }
-RIGHT_ASSOCIATIVE = {"<|"}
+CONNECT_PRECEDENCE = 9
+RIGHT_ASSOCIATIVE = {"<|", "<:"}
 
 
 def _spanning(node: ast.expr, parts: list[ast.expr]) -> ast.expr:
@@ -476,27 +500,20 @@ def _spanning(node: ast.expr, parts: list[ast.expr]) -> ast.expr:
     return node
 
 
-def _combine(operator: str, left: ast.expr, right: ast.expr) -> ast.expr:
-    """One binary operation; pipes become calls (``x |> f`` and ``f <| x`` are ``f(x)``)."""
-    if operator == "|>":
-        node: ast.expr = ast.Call(func=right, args=[left], keywords=[])
-    elif operator == "<|":
-        node = ast.Call(func=left, args=[right], keywords=[])
-    else:
-        node = ast.BinOp(left=left, op=BINARY_OPERATORS[operator](), right=right)
-    return _spanning(node, [left, right])
+def _precedence(operator: Any) -> int:
+    return BINARY_PRECEDENCE[operator] if isinstance(operator, str) else CONNECT_PRECEDENCE
 
 
-def _group(operands: list[ast.expr], operators: list[str]) -> ast.expr:
+def _group(operands: list[ast.expr], operators: list[Any], combine: Callable[[Any, ast.expr, ast.expr], ast.expr]) -> ast.expr:
     """Group ``operands[0] op operands[1] op ...`` by precedence climbing."""
 
     def climb(position: int, minimum: int) -> tuple[ast.expr, int]:
         left = operands[position]
-        while position < len(operators) and BINARY_PRECEDENCE[operators[position]] >= minimum:
+        while position < len(operators) and _precedence(operators[position]) >= minimum:
             operator = operators[position]
-            strength = BINARY_PRECEDENCE[operator]
+            strength = _precedence(operator)
             right, next_position = climb(position + 1, strength if operator in RIGHT_ASSOCIATIVE else strength + 1)
-            left = _combine(operator, left, right)
+            left = combine(operator, left, right)
             position = next_position
         return left, position
 

@@ -537,9 +537,10 @@ class Signature(Node):
 
 @_node
 class EventClause(Node):
-    """``with T entry`` on an ability."""
+    """``with T entry`` / ``with exit`` on an ability (``types`` absent: any)."""
 
     types: Optional[Expr]
+    kind: Token
 
 
 @_node
@@ -551,17 +552,20 @@ class ByModel(Node):
 
 @_node
 class Abstract(Node):
-    """An ability body ``;`` (declared, implemented elsewhere)."""
+    """An ability body ``;`` (implemented elsewhere), or ``abs;`` (an abstract method)."""
 
+    marker: Optional[Token] = None
 
 @_node
 class Ability(Node):
-    """``def``/``can`` name(signature) { body }."""
+    """``override static def`` name[T](signature) { body } (``can name with T entry`` for abilities)."""
 
     is_async: Optional[Token]
+    is_override: Optional[Token]
     is_static: Optional[Token]
     sem: Optional[Token]
     name: Token
+    type_params: Optional[list[Token]]
     signature: Optional[Signature]
     event: Optional[EventClause]
     body: Union[Block, ByModel, Abstract]
@@ -602,6 +606,7 @@ class Archetype(Node):
     kind: Token
     sem: Optional[Token]
     name: Token
+    type_params: Optional[list[Token]]
     inherit: Optional[Inherit]
     members: list[Node]
 
@@ -787,3 +792,96 @@ class PatternMapping(Node):
 
     items: list[MappingItem]
     rest: Optional[Token]
+
+
+# ---------------------------------------------------------------- inline Python
+@_node
+class PyInline(Node):
+    """``::py:: python code ::py::``."""
+
+    token: Token
+
+
+# ---------------------------------------------------------------- object-spatial
+@_node
+class ConnectOp(Node):
+    """``++>``, ``<++``, ``<++>``, ``+>: Edge : k=v :+>`` (``disconnect``: ``del -->``)."""
+
+    direction: str
+    edge: Optional[Expr] = None
+    arguments: list[Expr] = field(default_factory=list)
+    disconnect: Optional["EdgeOp"] = None
+
+
+@_node
+class EdgeOp(Node):
+    """``-->``, ``<--``, ``<-->``, ``->:Road:km > 2:->``: direction, edge type, conditions."""
+
+    direction: str
+    edge_type: Optional[Expr] = None
+    conditions: list[Expr] = field(default_factory=list)
+
+
+@_node
+class Filter(Node):
+    """``(?:City, pop > 100)``: node types and attribute conditions."""
+
+    types: list[Expr]
+    conditions: list[Expr]
+
+
+@_node
+class EdgeHop(Node):
+    """One hop of an edge reference, with an optional node filter."""
+
+    op: EdgeOp
+    filter: Optional[Filter]
+
+
+@_node
+class EdgeRef(Node):
+    """``[source --> ->:E:-> ...]`` (``edges``: ``[edge -->]`` gives edges, not nodes)."""
+
+    edges: bool
+    source: Optional[Expr]
+    hops: list[EdgeHop]
+
+
+@_node
+class FilterCall(Node):
+    """``items(?:City)``: a filter applied to a list of nodes."""
+
+    value: Expr
+    filter: Filter
+
+
+@_node
+class Report(Node):
+    """``report value;``."""
+
+    value: Expr
+
+
+@_node
+class Visit(Node):
+    """``visit targets;`` or ``visit targets else { }``."""
+
+    target: Expr
+    orelse: Optional[Block]
+
+
+@_node
+class Disconnect(Node):
+    """``del left --> right;``."""
+
+    left: Expr
+    op: EdgeOp
+    right: Expr
+
+
+@_node
+class Switch(Node):
+    """``switch subject { case p: ... default: ... }``."""
+
+    subject: Expr
+    cases: list[Case]

@@ -98,8 +98,6 @@ class JacTreeBuilder:
     dotted_name = _spread(st.DottedName)
     import_name = _spread(st.ImportName)
     module_alias = _spread(st.ModuleAlias)
-    event_clause = _spread(st.EventClause)
-    ability = _spread(st.Ability)
     has_var = _spread(st.HasVar)
     enum_member = _spread(st.EnumMember)
     sem_stmt = _spread(st.SemStmt)
@@ -136,12 +134,18 @@ class JacTreeBuilder:
         """``obj``/``node``/...: the keyword token."""
         return children[0]
 
-    legacy_kind = unary_op = arch_kind
+    legacy_kind = unary_op = event_kind = ref_kind = arch_kind
+
+    def type_params(self, children: Children) -> list:
+        """``[T, U]`` of a generic function or archetype."""
+        return _present(children)
+
+    edge_conditions = type_params
 
     # ------------------------------------------------------------ expressions
     def binary_chain(self, children: Children) -> st.Node:
         """``a op b op c``: operands and operator texts (``not in``/``is not`` joined)."""
-        operators = [" ".join(str(token) for token in op) for op in children[1::2]]
+        operators = [op if isinstance(op, st.Node) else " ".join(str(token) for token in op) for op in children[1::2]]
         return locate(st.BinaryChain(children[0::2], operators), children)
 
     def binop(self, children: Children) -> list:
@@ -359,8 +363,8 @@ class JacTreeBuilder:
         return locate(st.ByModel(children[0]), children)
 
     def body_abstract(self, children: Children) -> st.Node:
-        """``;``."""
-        return st.Abstract()
+        """``;`` or ``abs;``."""
+        return locate(st.Abstract(children[0] if children else None), children)
 
     def param_plain(self, children: Children) -> st.Node:
         """``name: 'sem': T = default``."""
@@ -392,9 +396,128 @@ class JacTreeBuilder:
         return st.Param("slash")
 
     def archetype(self, children: Children) -> st.Node:
-        """``obj Name(bases) { members }``."""
-        kind, sem, name, inherit, members = children
-        return locate(st.Archetype(kind, sem, name, inherit, members), children)
+        """``obj Name[T](bases) { members }``."""
+        kind, sem, name, type_params, inherit, members = children
+        return locate(st.Archetype(kind, sem, name, type_params, inherit, members), children)
+
+    def ability(self, children: Children) -> st.Node:
+        """``async override static def name[T](signature) with T entry { body }``."""
+        return locate(st.Ability(*children), children)
+
+    def event_clause(self, children: Children) -> st.Node:
+        """``with T entry``."""
+        types, kind = children
+        return locate(st.EventClause(types, kind), children)
+
+    def py_inline(self, children: Children) -> st.Node:
+        """``::py:: ... ::py::``."""
+        return locate(st.PyInline(children[0]), children)
+
+    # ------------------------------------------------------------ object-spatial
+    def connect_out(self, children: Children) -> st.Node:
+        """``++>``."""
+        return st.ConnectOp("out")
+
+    def connect_in(self, children: Children) -> st.Node:
+        """``<++``."""
+        return st.ConnectOp("in")
+
+    def connect_both(self, children: Children) -> st.Node:
+        """``<++>``."""
+        return st.ConnectOp("both")
+
+    def connect_out_typed(self, children: Children) -> st.Node:
+        """``+>: Edge : k=v :+>``."""
+        return locate(st.ConnectOp("out", children[0], _present(children[1] or [])), children)
+
+    def connect_in_typed(self, children: Children) -> st.Node:
+        """``<+: Edge : k=v :<+``."""
+        return locate(st.ConnectOp("in", children[0], _present(children[1] or [])), children)
+
+    def connect_both_typed(self, children: Children) -> st.Node:
+        """``<+: Edge : k=v :+>``."""
+        return locate(st.ConnectOp("both", children[0], _present(children[1] or [])), children)
+
+    def disconnect_op(self, children: Children) -> st.Node:
+        """``del -->`` between two nodes."""
+        op = children[1]
+        return locate(st.ConnectOp(op.direction, disconnect=op), children)
+
+    def edge_out(self, children: Children) -> st.Node:
+        """``-->``."""
+        return st.EdgeOp("out")
+
+    def edge_in(self, children: Children) -> st.Node:
+        """``<--``."""
+        return st.EdgeOp("in")
+
+    def edge_both(self, children: Children) -> st.Node:
+        """``<-->``."""
+        return st.EdgeOp("both")
+
+    def edge_out_typed(self, children: Children) -> st.Node:
+        """``->:Edge:cond:->``."""
+        return locate(st.EdgeOp("out", children[0], children[1] or []), children)
+
+    def edge_in_typed(self, children: Children) -> st.Node:
+        """``<-:Edge:cond:<-``."""
+        return locate(st.EdgeOp("in", children[0], children[1] or []), children)
+
+    def edge_both_typed(self, children: Children) -> st.Node:
+        """``<-:Edge:cond:->``."""
+        return locate(st.EdgeOp("both", children[0], children[1] or []), children)
+
+    def edge_hop(self, children: Children) -> st.Node:
+        """One hop with its optional filter."""
+        return locate(st.EdgeHop(children[0], children[1]), children)
+
+    def edge_ref(self, children: Children) -> st.Node:
+        """``[edge source --> ...]``."""
+        kind, source, *hops = children
+        return locate(st.EdgeRef(kind is not None and str(kind) == "edge", source, hops), children)
+
+    def filter_plain(self, children: Children) -> st.Node:
+        """``(?pop > 100)``: conditions only."""
+        return locate(st.Filter([], _present(children)), children)
+
+    def filter_typed(self, children: Children) -> st.Node:
+        """``(?:City, Town, pop > 100)``: types first, then conditions."""
+        items = _present(children)
+        types = [item for item in items if not _is_comparison(item)]
+        conditions = [item for item in items if _is_comparison(item)]
+        return locate(st.Filter(types, conditions), children)
+
+    def filter_call(self, children: Children) -> st.Node:
+        """``items(?:City)``."""
+        return locate(st.FilterCall(children[0], children[1]), children)
+
+    def report_stmt(self, children: Children) -> st.Node:
+        """``report value``."""
+        return locate(st.Report(children[1]), children)
+
+    def visit_stmt(self, children: Children) -> st.Node:
+        """``visit target;`` / ``visit target else { }``."""
+        return locate(st.Visit(children[1], children[2] if len(children) > 2 else None), children)
+
+    def disconnect_stmt(self, children: Children) -> st.Node:
+        """``del a --> b;``."""
+        _keyword, left, op, right = children
+        return locate(st.Disconnect(left, op, right), children)
+
+    def switch_stmt(self, children: Children) -> st.Node:
+        """``switch subject { cases }``."""
+        _keyword, subject, *cases = children
+        return locate(st.Switch(subject, cases), children)
+
+    def switch_case(self, children: Children) -> st.Node:
+        """``case pattern: statements``."""
+        pattern, *body = children
+        return locate(st.Case(pattern, None, body), children)
+
+    def switch_default(self, children: Children) -> st.Node:
+        """``default: statements``: the wildcard case."""
+        wildcard = st.PatternCapture(Token("NAME", "_"))
+        return locate(st.Case(wildcard, None, list(children)), children)
 
     def inherit(self, children: Children) -> st.Node:
         """``(A, B)``."""
@@ -535,6 +658,14 @@ class _EnumValues:
 
     def __init__(self, values: list) -> None:
         self.values = values
+
+
+_COMPARISONS = {"<", ">", "==", ">=", "<=", "!=", "in", "not in", "is", "is not"}
+
+
+def _is_comparison(item: Any) -> bool:
+    """Whether a filter item is a condition (a comparison) rather than a type."""
+    return isinstance(item, st.BinaryChain) and any(op in _COMPARISONS for op in item.operators)
 
 
 def _text(token: Token) -> str:

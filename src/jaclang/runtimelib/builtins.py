@@ -8,15 +8,26 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from abc import abstractmethod
 from enum import Enum, IntEnum, auto
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, Generic, TypeVar
 
 from jaclang.runtimelib.by_llm import BY_LLM_ATTRIBUTE, call_by_llm, llm_function
 from jaclang.runtimelib.semstr import set_sem
 
+# Object-spatial names, re-exported from jaclang.runtimelib.osp on first use (see __getattr__).
+OSP_NAMES = (
+    "Node", "Edge", "Walker", "Root", "root", "here", "visitor", "connect", "disconnect", "edge_ref",
+    "filter_nodes", "destroy", "spawn", "visit", "skip", "disengage", "report", "on_entry", "on_exit",
+)
+
 __all__ = [
+    *OSP_NAMES,
     "ClassVar",
     "Enum",
+    "Generic",
+    "TypeVar",
+    "abstractmethod",
     "IntEnum",
     "auto",
     "call_by_llm",
@@ -81,11 +92,14 @@ def _make_late_required_fields_keyword_only(cls: type) -> None:
 
 
 def jac_object(*, user_init: bool = False) -> Callable[[ClassT], ClassT]:
-    """Turn a Jac ``obj`` (or ``node``/``edge``/``walker``/``class`` with ``has``) into a dataclass."""
+    """Turn a Jac ``obj`` (or ``node``/``edge``/``walker``/``class`` with ``has``) into a dataclass.
+
+    ``eq=False``: archetype instances compare by identity and are hashable, as upstream Jac's.
+    """
 
     def decorate(cls: ClassT) -> ClassT:
         _make_late_required_fields_keyword_only(cls)
-        return dataclasses.dataclass(eq=True, init=not user_init)(cls)
+        return dataclasses.dataclass(eq=False, init=not user_init)(cls)
 
     return decorate
 
@@ -186,3 +200,14 @@ def sem(owner: Any, part: str, text: str) -> None:
 def pipe_call(function: Callable[..., Any], value: Any) -> Any:
     """``value |> function``: call ``function`` with ``value``."""
     return function(value)
+
+
+def __getattr__(name: str) -> Any:
+    """Load the object-spatial runtime only when a program uses it (``jac run`` start-up stays small)."""
+    if name in OSP_NAMES:
+        from jaclang.runtimelib import osp
+
+        for exported in OSP_NAMES:
+            globals()[exported] = getattr(osp, exported)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
