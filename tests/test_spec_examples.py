@@ -26,7 +26,8 @@ import pytest
 from byllm.errors import MockExhaustedError
 from byllm.lib import Model, by
 from byllm.plugin import ByllmMachine
-from jaclang.runtimelib.machine import JacMachineSpec, JacPluginManager, hookimpl, plugin_hooks, plugin_manager
+from jaclang.runtimelib import machine as jac_machine
+from jaclang.runtimelib.machine import JacMachineSpec, JacPluginManager, hookimpl
 from plugin_packages.spec_document import SHARED_SPEC, VENDORED_SPEC, CodeBlock, code_blocks
 from plugin_packages.venvs import EXAMPLE_PLUGINS, PluginVenv, examples_venv
 
@@ -83,14 +84,21 @@ def run_block(path: Path, heading: str, names: dict[str, Any] | None = None) -> 
     return module
 
 
+@pytest.fixture(autouse=True)
+def fresh_manager(jac_plugin_manager: JacPluginManager) -> JacPluginManager:
+    """Every test runs on a fresh plugin manager holding byllm's plugin (the byllm pytest plugin's fixture)."""
+    return jac_plugin_manager
+
+
 @contextlib.contextmanager
 def registered(plugin: object) -> Iterator[object]:
-    """Register ``plugin`` on the real plugin manager for the duration of a test."""
-    plugin_manager.register(plugin, name=f"spec-example-{id(plugin)}")
+    """Register ``plugin`` on the test's plugin manager for the duration of a ``with`` block."""
+    manager = jac_machine.plugin_manager
+    manager.register(plugin, name=f"spec-example-{id(plugin)}")
     try:
         yield plugin
     finally:
-        plugin_manager.unregister(plugin)
+        manager.unregister(plugin)
 
 
 def answer_function(model: Model) -> Callable[[str], str]:
@@ -137,7 +145,7 @@ def test_step_2_plugin_called_directly_as_the_testing_section_does(spec_path: Pa
 
     assert machine.call_llm(model, test_function, {"x": "test input"}) == "test response"
     user_message = model.provider.requests[0].messages[1]["content"]
-    assert '- x (str) = "test input"' in user_message
+    assert '- x = "test input"' in user_message
 
 
 def test_caching_example_answers_a_repeat_from_its_cache(spec_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,7 +198,7 @@ def test_hook_reference_snippet_is_a_hook_implementation_that_defers(spec_path: 
     module = run_block(spec_path, HOOK_REFERENCE, SNIPPET_NAMES)
     assert module.call_llm.__doc__.strip().startswith("Called when Jaclang executes a 'by llm()' statement.")
     with registered(module):
-        assert plugin_hooks(module) == ["call_llm"]
+        assert jac_machine.plugin_hooks(module) == ["call_llm"]
         # Its body is only a docstring: it returns None, so byllm's default answers.
         assert answer_function(Model("mockllm", outputs=["4"]))("What is 2+2?") == "4"
 
@@ -226,7 +234,7 @@ def test_configurable_machine_registered_as_an_instance(spec_path: Path) -> None
     model = Model("mockllm", outputs=["4", "5"])
     get_answer = answer_function(model)
     with registered(machine):
-        assert plugin_hooks(machine) == ["call_llm"]
+        assert jac_machine.plugin_hooks(machine) == ["call_llm"]
         # Enabled, its (unfinished) plugin logic returns None and byllm answers.
         assert machine.call_llm(model, get_answer, {"question": "What is 2+2?"}) is None
         assert get_answer("What is 2+2?") == "4"
@@ -307,7 +315,7 @@ def test_verify_registration_snippet_runs_in_process(spec_path: Path, capsys: py
     run_block(spec_path, VERIFY)
     lines = capsys.readouterr().out.splitlines()
     assert "Loaded plugin: <class 'byllm.plugin.ByllmMachine'>" in lines
-    assert len(lines) == len(plugin_manager.get_plugins())
+    assert len(lines) == len(jac_machine.plugin_manager.get_plugins())
 
 
 # -- the example packages carry the spec's code ----------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Callable, Iterator
+from typing import Callable
 
 import pluggy
 import pytest
@@ -16,18 +16,9 @@ from jaclang.runtimelib.machine import hookimpl, hookspec, plugin_manager
 
 
 @pytest.fixture
-def registered() -> Iterator[Callable[[object], object]]:
-    """Register plugins for one test and unregister them afterwards."""
-    added: list[object] = []
-
-    def register(plugin: object) -> object:
-        plugin_manager.register(plugin)
-        added.append(plugin)
-        return plugin
-
-    yield register
-    for plugin in added:
-        plugin_manager.unregister(plugin)
+def registered(register_plugin: Callable[[object], object]) -> Callable[[object], object]:
+    """Register plugins on this test's fresh plugin manager (tests/conftest.py)."""
+    return register_plugin
 
 
 def make_function(outputs: list[str]) -> Callable[..., str]:
@@ -135,13 +126,16 @@ def test_instance_plugins_keep_their_configuration(registered) -> None:
     assert make_function(["from model"])("q") == "configured"
 
 
-def test_no_call_llm_implementation_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    byllm_plugin = plugin_manager.unregister(name="byllm")
-    try:
-        with pytest.raises(RuntimeError, match="no plugin implements call_llm"):
-            make_function(["x"])("q")
-    finally:
-        plugin_manager.register(byllm_plugin, name="byllm")
+def test_no_call_llm_implementation_gives_a_clear_error(jac_plugin_manager) -> None:
+    jac_plugin_manager.unregister(name="byllm")
+    with pytest.raises(RuntimeError, match="no plugin answers by llm\\(\\) calls: install byllm"):
+        make_function(["x"])("q")
+
+
+def test_the_fresh_manager_fixture_holds_only_byllm_and_replaces_the_global_one(jac_plugin_manager) -> None:
+    assert machine.plugin_manager is jac_plugin_manager is not plugin_manager
+    assert [name for name, _ in jac_plugin_manager.list_name_plugin()] == ["byllm"]
+    assert jac_plugin_manager.hook.llm_complete.has_spec() and jac_plugin_manager.hook.call_llm.has_spec()
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
