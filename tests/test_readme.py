@@ -34,3 +34,71 @@ def test_offline_jac_programs_print_the_commented_results(tmp_path: Path) -> Non
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines() == expected
+
+
+# -- every block of the testing guide, and the README's testing section ---------------------
+
+TESTING_GUIDE = README.parent / "docs" / "testing.md"
+
+
+def fenced_blocks(text: str, language: str) -> list[tuple[str, str | None]]:
+    """Each ``language`` block with the reason it is not run (``None`` for blocks that run)."""
+    blocks = []
+    for match in re.finditer(rf"(<!-- not run: (?P<reason>[^>]+?) -->\n)?```{language}\n(?P<code>.*?)```", text, re.DOTALL):
+        blocks.append((match.group("code"), match.group("reason")))
+    return blocks
+
+
+def commented_output(code: str) -> list[str]:
+    """What the block says it prints: the ``# ...`` comment of each ``print(...)`` line."""
+    return [
+        line.split("# ", 1)[1].strip()
+        for line in code.splitlines()
+        if line.lstrip().startswith("print(") and "# " in line
+    ]
+
+
+def run_python_block(code: str, tmp_path: Path, index: int) -> None:
+    """A pytest block runs under pytest; any other block runs as a script printing what its comments say."""
+    if "\ndef test_" in code:
+        test_file = tmp_path / f"test_block_{index}.py"
+        test_file.write_text(code)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--byllm-block-network", str(test_file)],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, f"block {index}:\n{code}\n{result.stdout}{result.stderr}"
+        return
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, f"block {index}:\n{code}\n{result.stderr}"
+    assert result.stdout.splitlines() == commented_output(code), f"block {index}"
+
+
+def test_every_python_block_of_the_testing_guide_runs(tmp_path: Path) -> None:
+    blocks = fenced_blocks(TESTING_GUIDE.read_text(), "python")
+    assert len(blocks) >= 6
+    for index, (code, reason) in enumerate(blocks):
+        if reason is not None:
+            compile(code, f"docs/testing.md block {index}", "exec")  # not run, but it must be valid Python
+            continue
+        run_python_block(code, tmp_path, index)
+
+
+def test_the_testing_guide_jac_block_passes_jac_test(tmp_path: Path) -> None:
+    ((program, _),) = fenced_blocks(TESTING_GUIDE.read_text(), "jac")
+    source = tmp_path / "guide.jac"
+    source.write_text(program)
+    result = subprocess.run(
+        [sys.executable, "-m", "jaclang.cli", "test", str(source)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_readme_testing_section_blocks_run(tmp_path: Path) -> None:
+    text = README.read_text()
+    section = text[text.index("## Testing your programs") : text.index("## Benchmarks")]
+    blocks = fenced_blocks(section, "python")
+    assert len(blocks) == 2
+    for index, (code, _) in enumerate(blocks):
+        run_python_block(code, tmp_path, index)
