@@ -39,12 +39,29 @@ def _is_plain(values: tuple[Any, ...]) -> bool:
     return True
 
 
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not a plain JSON value")
+
+
+def _plain_json_encoder() -> Callable[[tuple[Any, ...]], str]:
+    """A compact JSON encoder for plain values; the C one, built once, is several times faster
+    than ``json.dumps`` with custom separators (which builds an encoder per call)."""
+    make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False).encode
+    chunks = make_encoder(None, _refuse, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    return lambda values: "".join(chunks(values, 0))
+
+
+encode_plain = _plain_json_encoder()
+
+
 def encode(values: tuple[Any, ...], reference: Callable[[Any], tuple[str, int] | None]) -> str | bytes | None:
     """The stored form of a row's field values; ``reference`` gives an archetype's (kind, id)."""
     if not values:
         return None
     if _is_plain(values):
-        return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        return encode_plain(values)
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
     pickler.persistent_id = reference  # type: ignore[method-assign]

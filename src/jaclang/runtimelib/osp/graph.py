@@ -158,6 +158,8 @@ def edge_ref(
     edges: bool = False,
 ) -> list[Any]:
     """The nodes (or, with ``edges=True``, the edges) one hop from the sources, each once."""
+    if direction == "out" and not (edge_types or edge_condition or node_types or node_condition or edges) and isinstance(sources, Node):
+        return _out_neighbours(sources)
     check_direction(direction)
     want_out = direction != "in"
     want_in = direction != "out"
@@ -173,6 +175,20 @@ def edge_ref(
             for near, far, wanted in ((source, target, want_out), (target, source, want_in)):
                 if near is node and (wanted or both_ways) and _matches(far, node_types, node_condition):
                     found[id(edge) if edges else id(far)] = edge if edges else far
+    return list(found.values())
+
+
+def _out_neighbours(node: Node) -> list[Node]:
+    """``[node -->]`` without filters: the fast path walkers take at every step."""
+    found: dict[int, Node] = {}
+    for edge in node._jac_edges:
+        if edge._jac_source is node:
+            far = edge._jac_target
+        elif edge._jac_undirected:
+            far = edge._jac_source
+        else:
+            continue
+        found[id(far)] = far
     return list(found.values())
 
 

@@ -31,7 +31,6 @@ import sqlite3
 import sys
 from typing import Any
 
-from jaclang.runtimelib.osp import graph
 from jaclang.runtimelib.osp.archetypes import Edge, Node, Root
 from jaclang.runtimelib.osp.codec import decode, encode
 
@@ -100,18 +99,27 @@ class _ClassPlan:
         )
         self.unchanged = not self.missing and all(self.kept)
 
-    def build(self, values: list[Any]) -> Any:
-        instance = self.cls.__new__(self.cls)
-        state = instance.__dict__
+    def state(self, values: list[Any]) -> dict[str, Any]:
+        """The instance ``__dict__`` of the stored field values under the current class."""
         if self.unchanged:
-            state.update(zip(self.stored_fields, values))
-            return instance
-        for name, keep, value in zip(self.stored_fields, self.kept, values):
-            if keep:
-                state[name] = value
+            return dict(zip(self.stored_fields, values))
+        state = {name: value for name, keep, value in zip(self.stored_fields, self.kept, values) if keep}
         for field in self.missing:
             state[field.name] = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        return instance
+        return state
+
+
+def _decode_all(rows: list[tuple[Any, Any]], resolve: Any) -> list[list[Any]]:
+    """The field values of many rows' data; JSON rows are decoded in one call, the fast way."""
+    texts = [data for _, data in rows if isinstance(data, str)]
+    decoded = iter(json.loads("[" + ",".join(texts) + "]")) if texts else iter(())
+    values = []
+    for _, data in rows:
+        if isinstance(data, str):
+            values.append(next(decoded))
+        else:
+            values.append(decode(data, resolve))
+    return values
 
 
 class GraphStore:
@@ -197,39 +205,54 @@ class GraphStore:
             kind, row_id = reference
             return (nodes if kind == "n" else edges).get(row_id)
 
+        # Objects first, fields after: a field may refer to any node or edge.
         node_rows = connection.execute("SELECT id, type, data FROM nodes").fetchall()
-        present_node_ids = {row[0] for row in node_rows}
-        built: list[tuple[Any, _ClassPlan, int, Any]] = []
+        present_node_ids = set()
+        loaded_nodes: list[tuple[Any, _ClassPlan, int, Any]] = []
         for row_id, type_id, data in node_rows:
+            present_node_ids.add(row_id)
             plan = plans.get(type_id)
-            if plan is None:
-                continue
-            node = plan.cls.__new__(plan.cls) if row_id != ROOT_ID else Root()
-            nodes[row_id] = node
-            built.append((node, plan, type_id, data))
+            if plan is not None:
+                node = nodes[row_id] = Root() if row_id == ROOT_ID else plan.cls.__new__(plan.cls)
+                loaded_nodes.append((node, plan, type_id, data))
         root = nodes.get(ROOT_ID)
         if not isinstance(root, Root):
             root = nodes[ROOT_ID] = Root()
+        root.__dict__["_jac_id"] = ROOT_ID
         edge_rows = connection.execute("SELECT id, type, source, target, undirected, data FROM edges ORDER BY id").fetchall()
-        edge_built: list[tuple[Any, _ClassPlan, int, Any, tuple]] = []
+        loaded_edges: list[tuple[Any, _ClassPlan, int, Any, Any, Any, int]] = []
         for row_id, type_id, source_id, target_id, undirected, data in edge_rows:
             if source_id not in present_node_ids or target_id not in present_node_ids:
                 self.dangling_edge_ids.add(row_id)  # an end was deleted by another run: drop it at commit
                 continue
             plan = plans.get(type_id)
             source, target = nodes.get(source_id), nodes.get(target_id)
-            if plan is None or source is None or target is None:
-                continue
-            edge = plan.cls.__new__(plan.cls)
-            edges[row_id] = edge
-            edge_built.append((edge, plan, type_id, data, (source, target, bool(undirected))))
-        for node, plan, type_id, data in built:  # fields may refer to any node or edge, so they come last
-            self._fill(node, plan, data, resolve)
+            if plan is not None and source is not None and target is not None:
+                edge = edges[row_id] = plan.cls.__new__(plan.cls)
+                loaded_edges.append((edge, plan, type_id, data, source, target, undirected))
+
+        node_values = _decode_all([(node, data) for node, _, _, data in loaded_nodes], resolve)
+        for (node, plan, type_id, data), values in zip(loaded_nodes, node_values):
+            if node is not root:
+                node.__dict__.update(plan.state(values))
             node.__dict__["_jac_saved"] = (type_id, data)
-        for edge, plan, type_id, data, ends in edge_built:
-            self._fill(edge, plan, data, resolve)
-            graph.attach(edge, *ends)
-            edge.__dict__["_jac_saved"] = (type_id, data, id(ends[0]), id(ends[1]), ends[2])
+        edge_values = _decode_all([(edge, data) for edge, _, _, data, _, _, _ in loaded_edges], resolve)
+        sequence = 0
+        for (edge, plan, type_id, data, source, target, undirected), values in zip(loaded_edges, edge_values):
+            state = plan.state(values)
+            state["_jac_source"] = source
+            state["_jac_target"] = target
+            state["_jac_seq"] = sequence = sequence + 1
+            if undirected:
+                state["_jac_undirected"] = True
+            state["_jac_saved"] = (type_id, data, id(source), id(target), bool(undirected))
+            edge.__dict__.update(state)
+            for end in (source, target) if source is not target else (source,):
+                end_state = end.__dict__
+                listed = end_state.get("_jac_edges")
+                if listed is None:
+                    listed = end_state["_jac_edges"] = []
+                listed.append(edge)
         for row_id, node in nodes.items():
             node.__dict__["_jac_id"] = row_id
         for row_id, edge in edges.items():
@@ -237,14 +260,6 @@ class GraphStore:
         self.loaded_node_ids = set(nodes)
         self.loaded_edge_ids = set(edges)
         return root
-
-    @staticmethod
-    def _fill(instance: Any, plan: _ClassPlan, data: Any, resolve: Any) -> None:
-        if isinstance(instance, Root):
-            return
-        values = decode(data, resolve)
-        rebuilt = plan.build(values)
-        instance.__dict__.update(rebuilt.__dict__)
 
     # --- committing -------------------------------------------------------------------------
 
@@ -271,7 +286,7 @@ class _Commit:
         self.store = store
         self.connection = connection
         self.root = root
-        self.type_ids: dict[tuple[type, tuple[str, ...]], int] = {}
+        self.type_ids: dict[type, int] = {}
         # Row ids are never reused (a run may still hold an id another run deleted), so the
         # next free ids are counters in ``meta``, read and advanced inside this transaction.
         self.first_node_id = self.counter("next_node_id", "nodes", ROOT_ID + 1)
@@ -293,17 +308,18 @@ class _Commit:
             self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(next(ids))))
 
     def type_id(self, cls: type) -> int:
-        fields = field_names(cls)
-        key = (cls, fields)
-        found = self.type_ids.get(key)
+        """The ``types`` row of a class with its current fields (added on first use)."""
+        found = self.type_ids.get(cls)
         if found is None:
+            fields = field_names(cls)
             row = (cls.__module__, cls.__qualname__, json.dumps(fields))
             self.connection.execute("INSERT OR IGNORE INTO types (module, qualname, fields) VALUES (?, ?, ?)", row)
             found = self.connection.execute("SELECT id FROM types WHERE module = ? AND qualname = ? AND fields = ?", row).fetchone()[0]
-            self.type_ids[key] = found
+            self.type_ids[cls] = found
         return found
 
     def node_id(self, node: Any) -> int:
+        """A node's row id, given now (and the node queued for writing) if it has none."""
         state = node.__dict__
         row_id = state.get("_jac_id")
         if row_id is None:
@@ -321,6 +337,7 @@ class _Commit:
         return None
 
     def edge_row_id(self, edge: Any) -> int:
+        """An edge's row id, given now if it has none."""
         row_id = edge.__dict__.get("_jac_id")
         if row_id is None:
             row_id = edge.__dict__["_jac_id"] = next(self.edge_ids)
@@ -346,37 +363,26 @@ class _Commit:
                     if id(end) not in seen_nodes:
                         seen_nodes.add(id(end))
                         nodes.append(end)
+        node_ids = self.node_ids
+        for node in nodes:  # ids for new nodes (pending_nodes is only for ones found in fields)
+            if node._jac_id is None:
+                node.__dict__["_jac_id"] = next(node_ids)
         return nodes, edges
 
     def run(self) -> None:
+        """Write every added or changed row, delete what was cut off from root, in this transaction."""
         nodes, edges = self.reachable()
         # New edges get ids in the order they were connected, which keeps each node's edge order.
-        for edge in sorted((e for e in edges if e.__dict__.get("_jac_id") is None), key=lambda e: e.__dict__.get("_jac_seq", 0)):
+        for edge in sorted((e for e in edges if e._jac_id is None), key=lambda e: e.__dict__.get("_jac_seq", 0)):
             self.edge_row_id(edge)
-        node_rows = []
-        self.pending_nodes = list(nodes)
+        node_rows: list[tuple] = []
+        edge_rows: list[tuple] = []
         kept_nodes: set[int] = set()
-        while self.pending_nodes:  # serializing a node may reach more nodes through its fields
-            batch, self.pending_nodes = self.pending_nodes, []
-            for node in batch:
-                row_id = self.node_id(node)
-                if row_id in kept_nodes:
-                    continue
-                kept_nodes.add(row_id)
-                row = self.node_row(node, row_id)
-                if row is not None:
-                    node_rows.append(row)
-        edge_rows = []
         kept_edges: set[int] = set()
-        for edge in itertools.chain(edges, self.pending_edges):
-            row_id = self.edge_row_id(edge)
-            if row_id not in kept_edges:
-                kept_edges.add(row_id)
-                row = self.edge_row(edge, row_id)
-                if row is not None:
-                    edge_rows.append(row)
-        # Nodes serialized for edges' fields may add more nodes: serialize them too.
-        while self.pending_nodes:
+        self.pending_nodes = nodes
+        self.pending_edges = edges
+        # Serializing a field may reach more nodes and edges (references inside values): repeat until none.
+        while self.pending_nodes or self.pending_edges:
             batch, self.pending_nodes = self.pending_nodes, []
             for node in batch:
                 row_id = self.node_id(node)
@@ -385,6 +391,14 @@ class _Commit:
                     row = self.node_row(node, row_id)
                     if row is not None:
                         node_rows.append(row)
+            batch, self.pending_edges = self.pending_edges, []
+            for edge in batch:
+                row_id = self.edge_row_id(edge)
+                if row_id not in kept_edges:
+                    kept_edges.add(row_id)
+                    row = self.edge_row(edge, row_id)
+                    if row is not None:
+                        edge_rows.append(row)
         execute = self.connection.executemany
         execute("INSERT OR REPLACE INTO nodes (id, type, data) VALUES (?, ?, ?)", node_rows)
         execute("INSERT OR REPLACE INTO edges (id, type, source, target, undirected, data) VALUES (?, ?, ?, ?, ?, ?)", edge_rows)
@@ -399,8 +413,8 @@ class _Commit:
         store.dangling_edge_ids = set()
 
     def values(self, instance: Any, cls: type) -> tuple[Any, ...]:
-        state = instance.__dict__
-        return tuple(state.get(name) for name in field_names(cls))
+        """The instance's field values, in the class's field order."""
+        return tuple(map(instance.__dict__.get, field_names(cls)))
 
     def node_row(self, node: Any, row_id: int) -> tuple | None:
         """The row to write for a node, or None when it is stored unchanged."""
@@ -416,8 +430,12 @@ class _Commit:
         cls = type(edge)
         source, target = edge._jac_source, edge._jac_target
         undirected = bool(edge._jac_undirected)
-        state = (self.type_id(cls), encode(self.values(edge, cls), self.reference), id(source), id(target), undirected)
+        names = field_names(cls)
+        data = encode(tuple(map(edge.__dict__.get, names)), self.reference) if names else None
+        state = (self.type_id(cls), data, id(source), id(target), undirected)
         if edge.__dict__.get("_jac_saved") == state:
             return None
         edge.__dict__["_jac_saved"] = state
-        return (row_id, state[0], self.node_id(source), self.node_id(target), int(undirected), state[1])
+        source_id = source._jac_id if source._jac_id is not None else self.node_id(source)
+        target_id = target._jac_id if target._jac_id is not None else self.node_id(target)
+        return (row_id, state[0], source_id, target_id, int(undirected), data)

@@ -138,8 +138,10 @@ def visit(targets: Any) -> bool:
         walk.queue.append(targets)
         return True
     items = as_node_list(targets)
-    if any(isinstance(item, Edge) for item in items):
-        items = _with_far_ends(items, walk.location)
+    for item in items:
+        if not isinstance(item, Node):
+            items = _with_far_ends(items, walk.location)
+            break
     walk.queue.extend(items)
     return bool(items)
 
@@ -149,6 +151,8 @@ def _with_far_ends(items: list[Any], here_location: Any) -> list[Any]:
     expanded: list[Any] = []
     seen: set[int] = set()
     for item in items:
+        if not isinstance(item, (Node, Edge)):
+            raise TypeError(f"visit: {type(item).__name__} object is not a node or an edge")
         if id(item) in seen:
             continue
         seen.add(id(item))
