@@ -270,6 +270,13 @@ class TypedCall:
         """Extend the conversation the next completion sends."""
         self.request.messages = [*self.request.messages, *messages]
 
+    def fail_stream(self, error: BaseException) -> None:
+        """End a call whose stream failed while it was read: the error goes on the attempt too."""
+        attempts = self.record.attempts
+        if attempts and attempts[-1].error is None and attempts[-1].reply is None:
+            attempts[-1].error = error
+        self.finish(error=error)
+
     # -- the end -----------------------------------------------------------
     def finish(self, value: Any = None, error: BaseException | None = None) -> Any:
         """Close the record, make it the model's last call and tell the plugins; return ``value``."""
@@ -367,7 +374,7 @@ def _read_stream(call: TypedCall) -> Iterator[str]:
         call.finish(value="".join(received))
         raise
     except BaseException as error:
-        call.finish(error=error)
+        call.fail_stream(error)
         raise
     call.finish(value="".join(received))
 
@@ -389,7 +396,7 @@ async def _aread_stream(call: TypedCall) -> AsyncIterator[str]:
         call.finish(value="".join(received))
         raise
     except BaseException as error:
-        call.finish(error=error)
+        call.fail_stream(error)
         raise
     call.finish(value="".join(received))
 

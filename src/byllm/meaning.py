@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from jaclang.runtimelib.semstr import get_sem, sem_version
@@ -40,6 +40,8 @@ class FunctionMeaning:
     return_type: Any
     return_description: str | None
     is_async: bool
+    # Rendered prompt parts, per output form: kept here so they go away with the function.
+    prompt_parts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def parameter(self, name: str) -> ParameterMeaning | None:
         """The parameter called ``name``, if the function declares one."""

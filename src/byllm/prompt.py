@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Mapping
 
 import pydantic_core
@@ -63,13 +62,20 @@ def format_object(instance: Any, excluded: frozenset[str] = frozenset()) -> str:
     return json.dumps(fields, ensure_ascii=False)
 
 
-@lru_cache(maxsize=4096)
 def prompt_skeleton(meaning: FunctionMeaning, output: OutputType, schema_in_prompt: bool = True) -> PromptSkeleton:
-    """The cached, call-independent parts of the prompt of ``meaning``.
+    """The call-independent parts of the prompt of ``meaning``, rendered once and kept on the meaning.
 
     ``schema_in_prompt`` is false when the provider receives the return type's
     schema itself (structured output): then the prompt names the type only.
     """
+    key = (output, schema_in_prompt)
+    skeleton = meaning.prompt_parts.get(key)
+    if skeleton is None:
+        skeleton = meaning.prompt_parts[key] = _render_skeleton(meaning, output, schema_in_prompt)
+    return skeleton
+
+
+def _render_skeleton(meaning: FunctionMeaning, output: OutputType, schema_in_prompt: bool) -> PromptSkeleton:
     signature = ", ".join(f"{parameter.name}: {type_name(parameter.annotation)}" for parameter in meaning.parameters)
     header = [f"Function: {meaning.name}({signature}) -> {output.name}"]
     if meaning.description:

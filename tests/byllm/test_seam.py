@@ -265,10 +265,6 @@ def test_call_finished_records_a_provider_error(finished: list[CallRecord], mete
     assert isinstance(finished[2].attempts[0].error, ProviderError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="byllm.call: an error raised while a stream is read reaches record.error but not the attempt's error",
-)
 def test_a_stream_failing_while_read_records_the_error_on_its_attempt(finished: list[CallRecord], metered) -> None:
     metered.fail = True
     with pytest.raises(ProviderError):
@@ -507,10 +503,6 @@ def test_decorated_closures_are_not_kept_alive(jac_plugin_manager: JacPluginMana
     assert sum(reference() is not None for reference in alive) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="byllm.prompt.prompt_skeleton is a module-level lru_cache (4,096 entries) keyed on each function's meaning",
-)
 def test_decorating_many_closures_grows_no_module_level_cache(jac_plugin_manager: JacPluginManager) -> None:
     for module_name, module in list(sys.modules.items()):  # start every bounded cache empty, so growth shows
         if module_name.startswith(("byllm", "jaclang")) and module is not None:
