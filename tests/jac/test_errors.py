@@ -49,7 +49,7 @@ def test_unterminated_string_and_bad_character() -> None:
 
 def test_unexpected_end_of_file() -> None:
     error = syntax_error("with entry {\n  print(1);\n")
-    assert (error.line, error.message) == (2, "unexpected end of file (a '}' is missing)")
+    assert (error.line, error.column, error.message) == (1, 12, "'{' opened at 1:12 was never closed")
 
 
 def test_errors_python_reports_after_translation_are_jac_syntax_errors() -> None:

@@ -39,9 +39,15 @@ def check_file(path: str) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"{path}: cannot read: {error}", file=sys.stderr)
         return 2
+    from jaclang.compiler.annexes import annex_paths
+
     try:
-        compile_jac(source, path)
-        module = jac_to_ast(source, path)
+        annexes = []
+        for annex in annex_paths(path):
+            with open(annex, encoding="utf-8-sig") as handle:
+                annexes.append((annex, handle.read()))
+        compile_jac(source, path, annexes)
+        module = jac_to_ast(source, path, annexes)
     except JacSyntaxError as error:
         print(error.format())
         return 2

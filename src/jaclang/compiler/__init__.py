@@ -6,7 +6,7 @@ has to be compiled, so running a cached program never imports them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from jaclang.compiler.errors import JacError, JacSyntaxError
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import ast
     from types import CodeType
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 __all__ = [
     "COMPILER_VERSION",
@@ -26,21 +26,27 @@ __all__ = [
 ]
 
 
-def jac_to_ast(source: str, filename: str = "<jac>") -> ast.Module:
-    """Parse and translate Jac ``source`` into a Python module AST with ``.jac`` positions."""
+def jac_to_ast(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str, str]] = ()) -> ast.Module:
+    """Parse and translate Jac ``source`` (plus its annex sources) into a Python module AST.
+
+    ``annexes`` are ``(filename, source)`` pairs, such as ``main.impl.jac``: their items
+    follow the module's own (their ``impl`` blocks fill in its declared abilities).
+    """
     from jaclang.compiler.codegen import generate
     from jaclang.compiler.parser import parse
 
     try:
         tree = parse(source, filename)
+        for annex_filename, annex_source in annexes:
+            tree.items.extend(parse(annex_source, annex_filename).items)
         return generate(tree, source, filename)
     except RecursionError:
         raise JacSyntaxError("program is nested too deeply to compile", filename) from None
 
 
-def compile_jac(source: str, filename: str = "<jac>") -> CodeType:
+def compile_jac(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str, str]] = ()) -> CodeType:
     """Compile Jac ``source`` to a code object; every failure is a :class:`JacSyntaxError`."""
-    module = jac_to_ast(source, filename)
+    module = jac_to_ast(source, filename, annexes)
     try:
         return compile(module, filename, "exec", dont_inherit=True)
     except SyntaxError as error:

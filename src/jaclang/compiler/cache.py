@@ -132,23 +132,33 @@ def load_code(source_path: str) -> CodeType:
     Raises :class:`~jaclang.compiler.errors.JacSyntaxError` for invalid sources
     and ``OSError`` when the file cannot be read.
     """
+    from jaclang.compiler.annexes import read_annexes
+
     with open(source_path, "rb") as handle:
         source = handle.read()
+    annexes = read_annexes(source_path)
     use_cache = caching_enabled()
-    key = cache_key(source, source_path) if use_cache else b""
+    keyed_source = source + b"".join(b"\0" + path.encode(errors="surrogateescape") + b"\0" + text for path, text in annexes)
+    key = cache_key(keyed_source, source_path) if use_cache else b""
     if use_cache:
         code = load(source_path, key)
         if code is not None:
             return code
     from jaclang.compiler import compile_jac
 
-    try:
-        text = source.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        from jaclang.compiler.errors import JacSyntaxError
-
-        raise JacSyntaxError(f"source is not valid UTF-8 ({error.reason})", source_path) from None
-    code = compile_jac(text, os.path.abspath(source_path))
+    text = _decode(source, source_path)
+    annex_texts = [(path, _decode(contents, path)) for path, contents in annexes]
+    code = compile_jac(text, os.path.abspath(source_path), annex_texts)
     if use_cache:
         store(source_path, key, code)
     return code
+
+
+def _decode(source: bytes, path: str) -> str:
+    """The text of a ``.jac`` file; invalid UTF-8 is a :class:`JacSyntaxError`."""
+    try:
+        return source.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        from jaclang.compiler.errors import JacSyntaxError
+
+        raise JacSyntaxError(f"source is not valid UTF-8 ({error.reason})", path) from None

@@ -72,6 +72,9 @@ class CodeGenerator(DeclarationGenerator):
         for item in items:
             if isinstance(item, st.Impl):
                 key = ".".join(token_text(part) for part in item.target)
+                earlier = self.state.implementations.get(key)
+                if earlier is not None:
+                    raise self.error(f"{key} is implemented twice (first at line {earlier.line})", item)
                 self.state.implementations[key] = item
             elif isinstance(item, st.Declaration):
                 self._collect_declared(item, ())

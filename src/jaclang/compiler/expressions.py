@@ -147,9 +147,10 @@ class ExpressionGenerator:
         token = node.token
         text = str(token)
         if token.type == "DEC_NUMBER" and (text == "0" or text[0] != "0") and "_" not in text:
-            if len(text) > 4000:
-                raise self.error("integer literal too long (more than 4000 digits)", token)
-            return ast.Constant(value=int(text))
+            try:
+                return ast.Constant(value=int(text))
+            except ValueError:  # longer than Python's integer string limit
+                raise self.error(f"integer literal too long ({len(text)} digits)", token) from None
         try:
             value = ast.literal_eval(text)
         except (SyntaxError, ValueError):

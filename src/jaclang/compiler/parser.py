@@ -197,6 +197,14 @@ def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: La
         else:
             message = f"unexpected character {char!r}"
         return JacSyntaxError(message, filename, error.line, error.column, source_line_at(source, error.line))
+    if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
+        unclosed = unclosed_bracket(_tagger.tokens)
+        if unclosed is not None and _blame_bracket(error, unclosed, parser):
+            opener = str(unclosed)[-1] if str(unclosed) != "(?" else "("
+            return JacSyntaxError(
+                f"'{opener}' opened at {unclosed.line}:{unclosed.column} was never closed",
+                filename, unclosed.line, unclosed.column, source_line_at(source, unclosed.line),
+            )
     if isinstance(error, UnexpectedToken):
         token = error.token
         expected = _expected(parser, _acceptable(error))
@@ -224,6 +232,38 @@ def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: La
     line = getattr(error, "line", 1) or 1
     column = getattr(error, "column", 1) or 1
     return JacSyntaxError(str(error), filename, line, column, source_line_at(source, line))
+
+
+def _blame_bracket(error: UnexpectedInput, unclosed: Token, parser: Lark) -> bool:
+    """Whether the unclosed bracket, not the token, is the error: the parser gave up at the end of
+    the file, on a later line, or where it would have accepted the bracket's closer."""
+    token = getattr(error, "token", None)
+    if token is None or token.type == "$END" or (token.line or 0) > (unclosed.line or 0):
+        return True
+    closer = {"(": "')'", "[": "']'", "{": "'}'"}[str(unclosed)[-1] if str(unclosed) != "(?" else "("]
+    return closer in _expected(parser, _acceptable(error))  # type: ignore[arg-type]
+
+
+_BRACKET_PAIRS = {")": ("(", "(?"), "]": ("[", "?["), "}": ("{",)}
+_OPENING_BRACKETS = {"(", "[", "{", "?[", "(?"}
+
+
+def unclosed_bracket(tokens: list[Token]) -> Token | None:
+    """The innermost bracket left open: at the first closer that does not match it, or at the end."""
+    stack: list[Token] = []
+    for token in tokens:
+        text = str(token)
+        if token.type in ("STRING", "FSTRING"):
+            continue
+        if text in _OPENING_BRACKETS:
+            stack.append(token)
+        elif text in _BRACKET_PAIRS:
+            if not stack:
+                return None  # a stray closer: the parser's own message says more
+            if str(stack[-1]) not in _BRACKET_PAIRS[text]:
+                return stack[-1]
+            stack.pop()
+    return stack[-1] if stack else None
 
 
 def describe_token(token: Token) -> str:
