@@ -126,6 +126,7 @@ class Model:
             model_name = from_config.pop("model_name", None)
         options = check_options({**from_config, **unknown}, (*PROVIDER_SETTINGS, *CALL_OPTIONS), "Model(...)")
         options.update({name: value for name, value in given.items() if value is not None})
+        model_name = get_settings().model or model_name  # BYLLM_MODEL replaces every model of the run
         if model_name is None:
             from byllm.settings import default_model_name
 
@@ -200,7 +201,7 @@ class Model:
     @property
     def verbose(self) -> bool:
         """Whether each call's messages and replies are printed to stderr."""
-        return bool(self.param("verbose", False)) or bool(getattr(get_settings(), "verbose", False))
+        return bool(self.param("verbose", False)) or get_settings().verbose
 
     def sampling_params(self) -> dict[str, Any]:
         """Parameters passed on to the provider: settings' defaults, then the model's, then the call's.
@@ -326,6 +327,26 @@ class Model:
         if pending is None:
             raise ConfigurationError(_unanswered_completion())
         return await pending
+
+    # -- pickling (Ray, Dask, process pools) -----------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """The configuration only: the provider, its clients and pools are rebuilt where the model lands.
+
+        Only what the user passed travels; a key read from the environment stays
+        out of the pickle (the worker reads its own environment).
+        """
+        return {"model_name": self.model_name, "settings": self.settings, "defaults": self.defaults,
+                "call_params": self.call_params}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild a model from :meth:`__getstate__`'s configuration, with a fresh provider state."""
+        self.model_name = state["model_name"]
+        self.settings = state["settings"]
+        self.defaults = state["defaults"]
+        self.call_params = state["call_params"]
+        self._shared = _SharedState()
+        self._sampling = None
+        _switch_on_plugins({**self.defaults, **self.call_params})
 
     def __repr__(self) -> str:
         from byllm.redact import redact_mapping

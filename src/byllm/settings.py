@@ -4,8 +4,9 @@ Precedence, highest first:
 
 1. call parameters (``by llm(temperature=0.7, cache=False)``)
 2. the model's configuration (``Model("gpt-4o", temperature=0.2, cache=True)``)
-3. environment variables (``BYLLM_DEFAULT_MODEL``, ``BYLLM_RETRIES``, ``BYLLM_CACHE``,
-   ``BYLLM_CACHE_TTL``, ``BYLLM_LOG``, ``BYLLM_TRACING``, ``BYLLM_PARAMS``)
+3. environment variables (``BYLLM_DEFAULT_MODEL``, ``BYLLM_MODEL``, ``BYLLM_RETRIES``,
+   ``BYLLM_VERBOSE``, ``BYLLM_CACHE``, ``BYLLM_CACHE_TTL``, ``BYLLM_LOG``, ``BYLLM_TRACING``,
+   ``BYLLM_PARAMS``)
 4. the config file: the ``[byllm]`` section of ``jac.toml`` or ``[tool.byllm]`` of
    ``pyproject.toml``, in the current directory or the nearest parent having one
    (``BYLLM_CONFIG=path`` names the file explicitly)
@@ -22,16 +23,12 @@ from __future__ import annotations
 
 import os
 import sys
-from _thread import allocate_lock  # threading.Lock itself, without importing threading
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from byllm.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-# pathlib, json and tomllib are imported only by the code reading a setting that
-# needs them: importing this module is part of every `jac` start-up.
 
 FALLBACK_MODEL = "gpt-4o-mini"
 
@@ -40,95 +37,34 @@ CONFIG_FILE_NAMES = ("jac.toml", "pyproject.toml")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "none"})
 
-_SETTING_NAMES = (
-    "default_model",
-    "retries",
-    "cache",
-    "cache_ttl",
-    "cache_mock",
-    "log",
-    "tracing",
-    "params",
-    "prices",
-    "config_file",
-)
 
-
+@dataclass(frozen=True)
 class Settings:
-    """byllm's settings from the environment, the config file and the defaults (immutable).
+    """byllm's settings from the environment, the config file and the defaults (read-only).
 
     ``cache`` is a backend URL (``sqlite:///path`` or ``redis://...``) or ``None``
     (off); ``log`` is the call log's SQLite path or ``None`` (off); ``tracing`` is
-    ``"auto"`` (on when OpenTelemetry is importable), ``"on"`` or ``"off"``.
-    A plain class rather than a dataclass, so importing this module stays cheap.
+    ``"auto"`` (on when OpenTelemetry is importable and a tracer provider is set),
+    ``"on"`` or ``"off"``; ``model``, when set, replaces the model of every
+    ``Model`` of the run; ``verbose`` prints every call's messages and replies.
     """
 
-    __slots__ = _SETTING_NAMES
-
-    default_model: str
-    retries: int | None
-    cache: str | None
-    cache_ttl: float | None
-    cache_mock: bool
-    log: Path | None
-    tracing: str
-    params: dict[str, Any]
-    prices: dict[str, tuple[float, float]]
-    config_file: Path | None
-
-    def __init__(
-        self,
-        default_model: str = FALLBACK_MODEL,
-        retries: int | None = None,
-        cache: str | None = None,
-        cache_ttl: float | None = None,
-        cache_mock: bool = False,
-        log: Path | None = None,
-        tracing: str = "auto",
-        params: dict[str, Any] | None = None,
-        prices: dict[str, tuple[float, float]] | None = None,
-        config_file: Path | None = None,
-    ) -> None:
-        values = (
-            default_model,
-            retries,
-            cache,
-            cache_ttl,
-            cache_mock,
-            log,
-            tracing,
-            {} if params is None else params,
-            {} if prices is None else prices,
-            config_file,
-        )
-        for name, value in zip(_SETTING_NAMES, values):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"Settings are read-only: cannot assign to {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _SETTING_NAMES)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]  # holds dicts, like the dataclass it replaces
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _SETTING_NAMES)
-        return f"Settings({fields})"
+    default_model: str = FALLBACK_MODEL
+    model: str | None = None
+    retries: int | None = None
+    verbose: bool = False
+    cache: str | None = None
+    cache_ttl: float | None = None
+    cache_mock: bool = False
+    log: Path | None = None
+    tracing: str = "auto"
+    params: dict[str, Any] = field(default_factory=dict)
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    config_file: Path | None = None
 
 
 def user_cache_dir() -> Path:
     """Where byllm keeps its cache by default (``$XDG_CACHE_HOME/byllm``)."""
-    from pathlib import Path
-
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "cache"
@@ -137,8 +73,6 @@ def user_cache_dir() -> Path:
 
 def user_data_dir() -> Path:
     """Where byllm keeps its call log by default (``$XDG_DATA_HOME/byllm``)."""
-    from pathlib import Path
-
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "data"
@@ -282,8 +216,6 @@ def parse_prices(table: Any, source: str) -> dict[str, tuple[float, float]]:
 
 
 def _resolve_path(text: str, base_dir: Path | None) -> Path:
-    from pathlib import Path
-
     path = Path(text).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -295,20 +227,15 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
     """The nearest ``jac.toml`` ``[byllm]`` / ``pyproject.toml`` ``[tool.byllm]`` and its section."""
     explicit = os.environ.get("BYLLM_CONFIG")
     if explicit:
-        from pathlib import Path
-
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigurationError(f"BYLLM_CONFIG names {str(path)!r}, which is not a file")
         return path, _byllm_section(path) or {}
-    # os.path, not pathlib, for the walk up: most runs find no config file at all.
     folder = os.path.realpath(os.getcwd() if start is None else os.fspath(start))
     while True:
         for name in CONFIG_FILE_NAMES:
             candidate = os.path.join(folder, name)
             if os.path.isfile(candidate):
-                from pathlib import Path
-
                 path = Path(candidate)
                 section = _byllm_section(path)
                 if section is not None:
@@ -351,7 +278,8 @@ def load_settings(environ: Mapping[str, str] | None = None, start: Path | None =
 
 
 KNOWN_FILE_KEYS = frozenset(
-    {"default_model", "retries", "cache", "cache_ttl", "cache_mock", "log", "tracing", "params", "prices"}
+    {"default_model", "model", "retries", "verbose", "cache", "cache_ttl", "cache_mock", "log", "tracing", "params",
+     "prices"}
 )
 
 
@@ -365,8 +293,12 @@ def _from_file(section: dict[str, Any], path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "default_model" in section:
         values["default_model"] = str(section["default_model"])
+    if "model" in section:
+        values["model"] = str(section["model"]) or None
     if "retries" in section:
         values["retries"] = parse_retries(section["retries"], f"{path}: retries")
+    if "verbose" in section:
+        values["verbose"] = parse_switch(section["verbose"], f"{path}: verbose")
     if "cache" in section:
         values["cache"] = parse_cache_target(section["cache"], f"{path}: cache", base)
     if "cache_ttl" in section:
@@ -390,8 +322,12 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if env.get("BYLLM_DEFAULT_MODEL"):
         values["default_model"] = env["BYLLM_DEFAULT_MODEL"]
+    if env.get("BYLLM_MODEL"):
+        values["model"] = env["BYLLM_MODEL"]
     if env.get("BYLLM_RETRIES"):
         values["retries"] = parse_retries(env["BYLLM_RETRIES"], "BYLLM_RETRIES")
+    if "BYLLM_VERBOSE" in env:
+        values["verbose"] = parse_switch(env["BYLLM_VERBOSE"], "BYLLM_VERBOSE")
     if "BYLLM_CACHE" in env:
         values["cache"] = parse_cache_target(env["BYLLM_CACHE"], "BYLLM_CACHE")
     if "BYLLM_CACHE_TTL" in env:
@@ -418,7 +354,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
 ENVIRONMENT_VARIABLES = (
     "BYLLM_CONFIG",
     "BYLLM_DEFAULT_MODEL",
+    "BYLLM_MODEL",
     "BYLLM_RETRIES",
+    "BYLLM_VERBOSE",
     "BYLLM_CACHE",
     "BYLLM_CACHE_TTL",
     "BYLLM_CACHE_MOCK",
@@ -428,7 +366,7 @@ ENVIRONMENT_VARIABLES = (
 )
 
 _settings: Settings | None = None
-_lock = allocate_lock()
+_lock = threading.Lock()
 _listeners: list[Callable[[Settings], None]] = []
 
 
@@ -457,6 +395,11 @@ def _load_and_notify() -> Settings:
     return settings
 
 
+def loaded_settings() -> Settings | None:
+    """The settings if they have been read already, without reading them."""
+    return _settings
+
+
 def when_settings_load(listener: Callable[[Settings], None]) -> None:
     """Call ``listener(settings)`` each time the settings are (re)read, e.g. to switch plugins on or off."""
     _listeners.append(listener)
@@ -473,6 +416,11 @@ def reload_settings() -> Settings:
     """Read the environment and the config file again (after changing either at run time)."""
     forget_settings()
     return get_settings()
+
+
+def model_override() -> str | None:
+    """The model replacing every model of the run (``BYLLM_MODEL``, the config file's ``model``), if any."""
+    return get_settings().model
 
 
 def default_model_name() -> str:

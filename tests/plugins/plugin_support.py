@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.providers.base import CompletionReply, CompletionRequest, Usage
+from byllm.providers.base import CompletionReply, CompletionRequest, StreamChunk, Usage
 
 PREFIX = "test/"
 
@@ -27,11 +27,12 @@ def echo_answer(request: CompletionRequest) -> str:
 
 
 class CountingProvider:
-    """Answers every request with ``answer(request)``, reports fixed usage and counts calls."""
+    """Answers every request with ``answer(request)`` (a text or a whole reply), counts calls; streams too."""
 
     name = "testprovider"
 
-    def __init__(self, answer: Callable[[CompletionRequest], str] = echo_answer, usage: tuple[int, int] = (100, 20)) -> None:
+    def __init__(self, answer: Callable[[CompletionRequest], str | CompletionReply] = echo_answer,
+                 usage: tuple[int, int] = (100, 20)) -> None:
         self.answer = answer
         self.usage = usage
         self.requests: list[CompletionRequest] = []
@@ -50,11 +51,27 @@ class CountingProvider:
         """Answer one request."""
         with self._lock:
             self.requests.append(request)
-        return CompletionReply(text=self.answer(request), usage=Usage(*self.usage), model=request.model)
+        answer = self.answer(request)
+        if isinstance(answer, CompletionReply):
+            return answer
+        return CompletionReply(text=answer, usage=Usage(*self.usage), model=request.model)
 
     async def acomplete(self, request: CompletionRequest) -> CompletionReply:
         """Async form."""
         return self.complete(request)
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamChunk]:
+        """The answer word by word, usage on the last chunk."""
+        reply = self.complete(request)
+        words = reply.text.split(" ")
+        for index, word in enumerate(words):
+            last = index == len(words) - 1
+            yield StreamChunk(word if index == 0 else " " + word, reply.usage if last else None)
+
+    async def astream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
+        """Async form of :meth:`stream`."""
+        for chunk in self.stream(request):
+            yield chunk
 
 
 class CountingProviderPlugin:

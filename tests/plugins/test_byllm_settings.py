@@ -10,6 +10,7 @@ from byllm.errors import ConfigurationError
 from byllm.lib import Model, by
 from byllm.plugins.cache import cache_policy
 from byllm.plugins.calllog import log_path
+from byllm.settings import Settings
 from byllm.settings import (
     FALLBACK_MODEL,
     default_model_name,
@@ -170,6 +171,7 @@ def test_log_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ("BYLLM_CACHE_TTL", "soon", "BYLLM_CACHE_TTL: expected a number of seconds"),
         ("BYLLM_LOG", "redis://localhost", "the call log is a SQLite file"),
         ("BYLLM_TRACING", "sometimes", "tracing must be auto, on or off"),
+        ("BYLLM_VERBOSE", "loud", "BYLLM_VERBOSE: expected true or false"),
         ("BYLLM_PARAMS", "[1, 2]", "expected a JSON object"),
     ],
 )
@@ -186,6 +188,44 @@ def test_unknown_key_in_config_file_is_reported_with_the_file(tmp_path: Path) ->
     path.write_text('[byllm]\ndefualt_model = "typo"\n')
     with pytest.raises(ConfigurationError, match=r"jac.toml: unknown byllm setting\(s\) \['defualt_model'\]"):
         reload_settings()
+
+
+def test_settings_are_a_frozen_dataclass() -> None:
+    import dataclasses
+
+    settings = get_settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.retries = 3  # type: ignore[misc]
+    assert settings == Settings() and dataclasses.replace(settings, retries=3).retries == 3
+
+
+def test_byllm_model_replaces_every_model_of_the_run(monkeypatch: pytest.MonkeyPatch, provider) -> None:
+    monkeypatch.setenv("BYLLM_MODEL", "test/override")
+    reload_settings()
+    assert Model("gpt-4o").model_name == "test/override"
+    assert Model().model_name == "test/override"
+
+    @by(Model("gpt-4o"))
+    def shout(word: str) -> str:
+        """Shout the word."""
+
+    assert shout("a") == "echo A" and provider.requests[-1].model == "override"
+
+
+def test_byllm_verbose_prints_every_call(monkeypatch: pytest.MonkeyPatch, capsys, provider) -> None:
+    (Path.cwd() / "jac.toml").write_text("[byllm]\nverbose = true\n")
+    assert reload_settings().verbose is True
+    monkeypatch.setenv("BYLLM_VERBOSE", "0")
+    assert reload_settings().verbose is False
+    monkeypatch.setenv("BYLLM_VERBOSE", "1")
+    reload_settings()
+
+    @by(Model("test/m"))
+    def shout(word: str) -> str:
+        """Shout the word."""
+
+    shout("a")
+    assert "[byllm]" in capsys.readouterr().err
 
 
 def test_environment_changes_apply_after_reload(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from jaclang.cli import main as jac
+from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import OutputConversionError
 from byllm.lib import Model, by
-from byllm.settings import reload_settings
 from byllm.plugins.calllog import open_log
-from jaclang.cli import main as jac
-from jaclang.runtimelib.machine import hookimpl, plugin_manager
+from byllm.settings import reload_settings
 
 HERE = Path(__file__).parent
 
@@ -28,12 +28,8 @@ def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_log_is_off_by_default(tmp_path: Path, provider) -> None:
-    @by(Model("test/m"))
-    def shout(word: str) -> str:
-        """Shout the word."""
-
-    shout("a")
+def test_log_is_off_by_default(tmp_path: Path, provider, shout_with) -> None:
+    shout_with(Model("test/m"))("a")
     assert not any(tmp_path.rglob("*.db"))
 
 
@@ -48,16 +44,14 @@ def test_each_call_is_logged_with_prompt_replies_value_tokens_cost_and_retries(l
     assert count_letters("banana") == 42
     (call,) = open_log(log_file).recent()
     assert call.function.endswith("count_letters")
-    assert call.model == "test/gpt-4o-mini"
-    assert call.params == {"temperature": 0.2}
+    assert (call.model, call.params) == ("test/gpt-4o-mini", {"temperature": 0.2})
     assert call.value == 42 and call.error is None
-    assert call.retries == 1 and call.completions == 2
+    assert (call.retries, call.completions, call.streamed) == (1, 2, False)
     assert [reply["text"] for reply in call.replies] == ["not a number", "42"]
     # The messages are exactly what was sent last: prompt, bad reply, correction request.
     assert [message["role"] for message in call.messages] == ["system", "user", "assistant", "user"]
     assert '"banana"' in call.messages[1]["content"]
     assert (call.input_tokens, call.output_tokens) == (200, 40)
-    # test/gpt-4o-mini is priced like gpt-4o-mini: 0.15 / 0.60 USD per million tokens.
     assert call.cost == pytest.approx((200 * 0.15 + 40 * 0.60) / 1_000_000)
     assert call.latency_ms > 0
 
@@ -73,14 +67,11 @@ def test_failed_call_is_logged_with_its_error(log_file: Path, provider) -> None:
         count_letters("banana")
     (call,) = open_log(log_file).recent()
     assert call.error.startswith("OutputConversionError: ")
-    assert call.value is None
-    assert call.completions == 2
+    assert (call.value, call.completions) == (None, 2)
 
 
-def test_async_calls_are_logged_when_they_finish(log_file: Path, provider) -> None:
-    @by(Model("test/m"))
-    async def shout(word: str) -> str:
-        """Shout the word."""
+def test_async_calls_are_logged_when_they_finish(log_file: Path, provider, shout_with) -> None:
+    shout = shout_with(Model("test/m"), is_async=True)
 
     async def main() -> list[str]:
         return list(await asyncio.gather(shout("a"), shout("b")))
@@ -91,27 +82,21 @@ def test_async_calls_are_logged_when_they_finish(log_file: Path, provider) -> No
     assert all(call.completions == 1 for call in calls)
 
 
-def test_api_keys_and_auth_headers_are_never_stored(log_file: Path, provider) -> None:
+def test_api_keys_and_auth_headers_are_never_stored(log_file: Path, provider, shout_with) -> None:
     secret = "sk-test-SECRET-1234567890"
-    llm = Model("test/m", api_key=secret, headers={"Authorization": f"Bearer {secret}"}, extra_headers={"X-Api-Key": secret}, temperature=0.1)
-
-    @by(llm)
-    def shout(word: str) -> str:
-        """Shout the word."""
-
-    shout("a")
+    llm = Model("test/m", api_key=secret, headers={"Authorization": f"Bearer {secret}"},
+                extra_params={"extra_headers": {"X-Api-Key": secret}, "authorization_token": secret}, temperature=0.1)
+    shout_with(llm)("a")
     (call,) = open_log(log_file).recent()
     assert call.params["temperature"] == 0.1
-    assert call.params["extra_headers"] == {"X-Api-Key": "[redacted]"}
+    assert call.params["extra_headers"] == {"X-Api-Key": "***"}
+    assert call.params["authorization_token"] == "***"
     raw = b"".join(path.read_bytes() for path in log_file.parent.glob("logs.db*"))
     assert secret.encode() not in raw
 
 
-def test_jac_logs_lists_shows_and_prints_json(log_file: Path, provider, capsys) -> None:
-    @by(Model("test/m"))
-    def shout(word: str) -> str:
-        """Shout the word."""
-
+def test_jac_logs_lists_shows_and_prints_json(log_file: Path, provider, shout_with, capsys) -> None:
+    shout = shout_with(Model("test/m"))
     shout("first")
     shout("second")
     assert jac(["logs"]) == 0
@@ -120,8 +105,8 @@ def test_jac_logs_lists_shows_and_prints_json(log_file: Path, provider, capsys) 
     assert table[1].split()[0] == "2" and "test/m" in table[1] and table[1].endswith("ok")
     assert jac(["logs", "show", "1"]) == 0
     shown = capsys.readouterr().out
-    assert "=== messages ===" in shown and '- word (str) = "first"' in shown
-    assert "value: \"echo FIRST\"" in shown
+    assert "=== messages ===" in shown and '"first"' in shown
+    assert 'value: "echo FIRST"' in shown
     assert jac(["logs", "--json", "-n", "1"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["id"] == 2 and row["value"] == "echo SECOND"
@@ -129,18 +114,33 @@ def test_jac_logs_lists_shows_and_prints_json(log_file: Path, provider, capsys) 
     assert "no call 99" in capsys.readouterr().err
 
 
+def test_jac_logs_show_escapes_terminal_control_sequences(log_file: Path, provider, shout_with, capsys) -> None:
+    provider.answer = lambda request: "\x1b]52;c;cGF5bG9hZA==\x07\x1b[2J done"
+    shout_with(Model("test/m"))("a")
+    assert jac(["logs", "show", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b]52;c;cGF5bG9hZA==\\x07\\x1b[2J done" in shown
+
+
+def test_a_lone_surrogate_reply_is_logged(log_file: Path, provider, shout_with) -> None:
+    provider.answer = lambda request: "half \ud800 a pair"
+    shout_with(Model("test/m"))("a")
+    (call,) = open_log(log_file).recent()
+    assert call.value == "half \ud800 a pair"
+
+
 def test_jac_logs_says_how_to_switch_the_log_on(capsys) -> None:
     assert jac(["logs"]) == 1
     assert "BYLLM_LOG" in capsys.readouterr().err
 
 
-def test_completions_outside_a_call_are_logged_alone(log_file: Path, provider) -> None:
-    from byllm.providers.base import CompletionRequest
-
-    llm = Model("test/m")
-    llm.complete(CompletionRequest(model="m", messages=[{"role": "user", "content": "- x = 1"}], output_schema={"type": "integer"}))
-    (call,) = open_log(log_file).recent()
-    assert call.function == "-" and call.completions == 1 and call.value == "1"
+def test_a_model_can_switch_the_log_on_or_off(tmp_path: Path, log_file: Path, provider, shout_with) -> None:
+    shout_with(Model("test/quiet", log=False))("a")
+    shout_with(Model("test/elsewhere", log=str(tmp_path / "other.db")))("b")
+    assert open_log(log_file).count() == 0 if log_file.exists() else True
+    (call,) = open_log(tmp_path / "other.db").recent()
+    assert call.model == "test/elsewhere"
 
 
 def test_four_processes_log_into_one_file(tmp_path: Path) -> None:
@@ -157,7 +157,8 @@ def test_four_processes_log_into_one_file(tmp_path: Path) -> None:
         "for index in range(25):\n"
         "    shout(f'{{sys.argv[1]}}-{{index}}')\n"
     ).format(here=str(HERE), log=str(log))
-    workers = [subprocess.Popen([sys.executable, "-c", script, str(worker)], stderr=subprocess.PIPE, text=True) for worker in range(4)]
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(worker)], stderr=subprocess.PIPE, text=True)
+               for worker in range(4)]
     for worker in workers:
         _, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
@@ -166,12 +167,8 @@ def test_four_processes_log_into_one_file(tmp_path: Path) -> None:
     assert len({call.value for call in calls}) == 100
 
 
-def test_a_nested_call_is_logged_as_its_own_row(log_file: Path, provider) -> None:
-    quiet = Model("test/inner", log=False)
-
-    @by(quiet)
-    def inner(word: str) -> str:
-        """Shout the word."""
+def test_a_nested_call_is_logged_as_its_own_row(log_file: Path, provider, plugin_manager, shout_with) -> None:
+    inner = shout_with(Model("test/inner"))
 
     class Relay:
         """Calls another by llm() function from inside a plugin, as a tool would."""
@@ -184,15 +181,7 @@ def test_a_nested_call_is_logged_as_its_own_row(log_file: Path, provider) -> Non
             return (yield)
 
     plugin_manager.register(Relay, name="relay")
-    try:
-
-        @by(Model("test/outer"))
-        def outer(word: str) -> str:
-            """Shout the word."""
-
-        assert outer("a") == "echo A"
-    finally:
-        plugin_manager.unregister(Relay)
-    (call,) = open_log(log_file).recent()
-    assert call.model == "test/outer" and call.completions == 1
-    assert provider.calls == 2
+    assert shout_with(Model("test/outer"))("a") == "echo A"
+    inner_row, outer_row = sorted(open_log(log_file).recent(), key=lambda call: call.id)
+    assert (inner_row.model, inner_row.value) == ("test/inner", "echo NESTED")
+    assert (outer_row.model, outer_row.completions, outer_row.value) == ("test/outer", 1, "echo A")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
-from jaclang.runtimelib.machine import hookimpl, plugin_manager
+from jaclang.runtimelib.machine import hookimpl
 from byllm.llm import Model
 from byllm.lib import by
 from byllm.settings import reload_settings
@@ -98,22 +99,14 @@ def cache_and_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "logs.db"
 
 
-def registered(plugin: object) -> Iterator[None]:
-    plugin_manager.register(plugin, name=f"spec-example-{plugin.__name__}")
-    try:
-        yield
-    finally:
-        plugin_manager.unregister(plugin)
+@pytest.fixture
+def logging_example(plugin_manager) -> None:
+    plugin_manager.register(LoggingbyllmMachine, name="spec-example-logging")
 
 
 @pytest.fixture
-def logging_example() -> Iterator[None]:
-    yield from registered(LoggingbyllmMachine)
-
-
-@pytest.fixture
-def custom_provider_example() -> Iterator[None]:
-    yield from registered(CustomProviderMachine)
+def custom_provider_example(plugin_manager) -> None:
+    plugin_manager.register(CustomProviderMachine, name="spec-example-custom-provider")
 
 
 def test_cache_log_and_the_spec_logging_plugin_each_do_their_job(cache_and_log: Path, logging_example, provider, capsys) -> None:
@@ -150,8 +143,9 @@ def test_cache_log_and_the_spec_custom_provider_each_do_their_job(
     assert shout("a") == "echo A"
     assert shout("a") == "echo A"
     assert provider.calls == 1
+    # The custom model's call never reached byllm (no prompt, no completion): the log has byllm's calls.
     calls = {(call.model, call.value, call.cached_completions) for call in open_log(cache_and_log).recent()}
-    assert calls == {("custom://echo", "Echo: hi", 0), ("test/m", "echo A", 0), ("test/m", "echo A", 1)}
+    assert calls == {("test/m", "echo A", 0), ("test/m", "echo A", 1)}
 
 
 PROGRAM = '''
@@ -189,6 +183,7 @@ print("provider calls:", counting.calls)
 def test_a_program_with_all_plugins_and_jac_disabled_plugins(tmp_path: Path, disabled: str, provider_calls: int) -> None:
     log = tmp_path / "logs.db"
     env = {
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "BYLLM_CACHE": f"sqlite:///{tmp_path}/cache.db",

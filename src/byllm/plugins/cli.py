@@ -1,14 +1,28 @@
-"""``jac cache stats | clear`` and ``jac logs [show ID] [--json]``."""
+"""``jac cache stats | clear`` and ``jac logs [list | show ID | clear] [--json]``.
+
+Added through the ``add_cli_commands`` hook by the cache and call-log plugins;
+each handler returns the exit status. Text shown on the terminal has control
+characters escaped (a logged reply may hold escape sequences) and URLs their
+credentials masked.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from byllm.errors import ByLLMError
+from byllm.redact import redact_url
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as ``\\x..`` escapes."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
 def add_cache_command(subparsers: argparse._SubParsersAction) -> None:
@@ -35,82 +49,61 @@ def add_logs_command(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_logs_command)
 
 
-def _cache_url(options: argparse.Namespace) -> str | None:
-    from byllm.settings import get_settings, parse_cache_target
-
-    if options.url:
-        return parse_cache_target(options.url, "--url")
-    return get_settings().cache
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=2) if as_json else printable(text))
 
 
 def run_cache_command(options: argparse.Namespace) -> int:
     """Handle ``jac cache stats`` and ``jac cache clear``."""
-    from byllm.plugins.cache_backend import open_backend
-    from byllm.settings import sqlite_path
+    from byllm.plugins.cache import open_backend
+    from byllm.plugins.cache.keys import describe_error
+    from byllm.settings import get_settings, parse_cache_target, sqlite_path
 
     try:
-        url = _cache_url(options)
+        url = parse_cache_target(options.url, "--url") if options.url else get_settings().cache
         if url is None:
-            print(
-                "the byllm cache is off: set BYLLM_CACHE (e.g. sqlite:///path/cache.db or redis://host:6379/0) "
-                "or `cache = true` in jac.toml [byllm], or pass --url",
-                file=sys.stderr,
-            )
+            print("the byllm cache is off: set BYLLM_CACHE (e.g. sqlite:///path/cache.db or redis://host:6379/0) "
+                  "or `cache = true` in jac.toml [byllm], or pass --url", file=sys.stderr)
             return 1
-        if url.startswith("sqlite:") and not sqlite_path(url).exists():
-            # Do not create an empty database just to report on it.
-            empty = {"backend": "sqlite", "location": str(sqlite_path(url)), "entries": 0, "expired": 0, "size_bytes": 0}
-            if options.cache_action == "clear":
-                _print({"location": url, "removed": 0}, options.json, f"nothing to clear: {sqlite_path(url)} does not exist")
+        shown = redact_url(url)
+        clearing = options.cache_action == "clear"
+        if url.startswith("sqlite:") and not sqlite_path(url).exists():  # do not create a file to report on it
+            stats: dict[str, Any] = {"backend": "sqlite", "location": str(sqlite_path(url)), "entries": 0, "expired": 0,
+                                     "size_bytes": 0}
+            if clearing:
+                _print({"location": shown, "removed": 0}, options.json, f"nothing to clear: {stats['location']} does not exist")
             else:
-                _print(empty, options.json, "\n".join(f"{key:<10} {value}" for key, value in empty.items()))
+                _print(stats, options.json, "\n".join(f"{key:<10} {value}" for key, value in stats.items()))
             return 0
         backend = open_backend(url)
-        if options.cache_action == "clear":
+        if clearing:
             removed = backend.purge_expired() if options.expired else backend.clear()
-            kind = "expired " if options.expired else ""
             noun = "reply" if removed == 1 else "replies"
-            _print({"location": url, "removed": removed}, options.json, f"removed {removed} {kind}cached {noun} from {url}")
+            text = f"removed {removed} {'expired ' if options.expired else ''}cached {noun} from {shown}"
+            _print({"location": shown, "removed": removed}, options.json, text)
             return 0
-        stats = backend.stats()
-        data = {
-            "backend": stats.backend,
-            "location": stats.location,
-            "entries": stats.entries,
-            "expired": stats.expired,
-            "size_bytes": stats.size_bytes,
-        }
-        text = "\n".join(f"{key:<10} {value}" for key, value in data.items())
-        _print(data, options.json, text)
+        stats = vars(backend.stats()) | {}
+        stats["location"] = redact_url(stats["location"])
+        _print(stats, options.json, "\n".join(f"{key:<10} {value}" for key, value in stats.items()))
         return 0
     except ByLLMError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # a backend outage: say which and why, no traceback
-        print(f"error: cache {options.url or 'from settings'} unavailable: {type(error).__name__}: {error}", file=sys.stderr)
+    except Exception as error:  # a backend outage or an unreadable file: say which and why, no traceback
+        print(f"error: cache {redact_url(options.url or 'from settings')} unavailable: {describe_error(error)}", file=sys.stderr)
         return 1
-
-
-def _log_path(options: argparse.Namespace) -> Path | None:
-    from byllm.settings import get_settings, parse_log_target
-
-    if options.path:
-        return parse_log_target(options.path, "--path")
-    return get_settings().log
 
 
 def run_logs_command(options: argparse.Namespace) -> int:
     """Handle ``jac logs``, ``jac logs show ID`` and ``jac logs clear``."""
     from byllm.plugins.calllog import open_log
+    from byllm.settings import get_settings, parse_log_target
 
     try:
-        path = _log_path(options)
+        path = parse_log_target(options.path, "--path") if options.path else get_settings().log
         if path is None:
-            print(
-                "the byllm call log is off: set BYLLM_LOG=1 (or a path) or `log = true` in jac.toml [byllm], "
-                "or pass --path",
-                file=sys.stderr,
-            )
+            print("the byllm call log is off: set BYLLM_LOG=1 (or a path) or `log = true` in jac.toml [byllm], "
+                  "or pass --path", file=sys.stderr)
             return 1
         if not path.exists():
             print(f"no calls logged yet ({path} does not exist)", file=sys.stderr)
@@ -124,56 +117,46 @@ def run_logs_command(options: argparse.Namespace) -> int:
             if call is None:
                 print(f"error: no call {options.call_id} in {path}", file=sys.stderr)
                 return 1
-            if options.json:
-                print(json.dumps(call.as_dict(), indent=2, ensure_ascii=False))
-            else:
-                print(format_call(call.as_dict()))
-            return 0
-        if options.action == "clear":
+            _print(call.as_dict(), options.json, format_call(call.as_dict()))
+        elif options.action == "clear":
             removed = log.clear()
             _print({"location": str(path), "removed": removed}, options.json, f"removed {removed} logged call(s) from {path}")
-            return 0
-        calls = [call.as_dict() for call in log.recent(options.limit)]
-        if options.json:
-            print(json.dumps(calls, indent=2, ensure_ascii=False))
         else:
-            print(format_call_table(calls))
+            calls = [call.as_dict() for call in log.recent(options.limit)]
+            _print(calls, options.json, format_call_table(calls))
         return 0
     except ByLLMError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-
-
-def _print(data: Any, as_json: bool, text: str) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text)
+    except Exception as error:  # an unreadable log file: say which and why, no traceback
+        print(f"error: cannot read the call log: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
 
 
 def _cost(cost: float | None) -> str:
     return "?" if cost is None else f"${cost:.6f}"
 
 
+def _status(call: dict[str, Any]) -> str:
+    if call["error"]:
+        return "error"
+    if call["completions"] and call["cached_completions"] == call["completions"]:
+        return "cached"
+    return "streamed" if call["streamed"] else "ok"
+
+
 def format_call_table(calls: list[dict[str, Any]]) -> str:
     """Recent calls as an aligned table, newest first."""
-    header = ("ID", "TIME", "FUNCTION", "MODEL", "TOKENS", "COST", "LATENCY", "RETRIES", "STATUS")
-    rows = [header]
-    for call in calls:
-        status = "error" if call["error"] else ("cached" if call["cached_completions"] and call["cached_completions"] == call["completions"] else "ok")
-        rows.append(
-            (
-                str(call["id"]),
-                call["time"][:19].replace("T", " "),
-                call["function"],
-                call["model"],
-                f"{call['input_tokens']}/{call['output_tokens']}",
-                _cost(call["cost"]),
-                f"{call['latency_ms']:.0f} ms",
-                str(call["retries"]),
-                status,
-            )
-        )
-    if len(rows) == 1:
+    if not calls:
         return "no calls logged yet"
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    rows = [("ID", "TIME", "FUNCTION", "MODEL", "TOKENS", "COST", "LATENCY", "RETRIES", "STATUS")]
+    rows += [
+        (str(call["id"]), call["time"][:19].replace("T", " "), call["function"], call["model"],
+         f"{call['input_tokens']}/{call['output_tokens']}", _cost(call["cost"]), f"{call['latency_ms']:.0f} ms",
+         str(call["retries"]), _status(call))
+        for call in calls
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
@@ -181,42 +164,39 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(part.get("text", f"<{part.get('type', 'part')}>") if isinstance(part, dict) else str(part) for part in content)
-    return json.dumps(content, ensure_ascii=False)
+        return "\n".join(part.get("text", f"<{part.get('type', 'part')}>") if isinstance(part, dict) else str(part)
+                         for part in content)
+    return json.dumps(content)
 
 
 def format_call(call: dict[str, Any]) -> str:
-    """One call with its whole prompt, replies and outcome."""
+    """One call with its whole prompt, replies, tool turns and outcome."""
     lines = [
         f"call {call['id']}  {call['time']}",
         f"function   {call['function']}",
         f"model      {call['model']}",
-        f"params     {json.dumps(call['params'], ensure_ascii=False)}",
+        f"params     {json.dumps(call['params'])}",
         f"tokens     {call['input_tokens']} in / {call['output_tokens']} out",
         f"cost       {_cost(call['cost'])}",
         f"latency    {call['latency_ms']:.1f} ms",
         f"retries    {call['retries']}  (completions {call['completions']}, from cache {call['cached_completions']})",
+        f"streamed   {'yes' if call['streamed'] else 'no'}",
         "",
         "=== messages ===",
     ]
     for message in call["messages"]:
-        lines.append(f"--- {message.get('role', '?')} ---")
-        lines.append(_content_text(message.get("content")))
-        for tool_call in message.get("tool_calls", []) or []:
-            lines.append(f"[tool call] {json.dumps(tool_call, ensure_ascii=False)}")
-    lines.append("")
-    lines.append("=== replies ===")
+        lines += [f"--- {message.get('role', '?')} ---", _content_text(message.get("content"))]
+        lines += [f"[tool call] {json.dumps(tool_call)}" for tool_call in message.get("tool_calls") or []]
+    lines += ["", "=== replies ==="]
     for index, reply in enumerate(call["replies"], start=1):
-        if "error" in reply and "text" not in reply:
+        if reply.get("error"):
             lines.append(f"[{index}] error: {reply['error']}")
             continue
-        marker = " (cache)" if reply.get("cached") else ""
-        lines.append(f"[{index}]{marker} {reply.get('text', '')}")
-        for tool_call in reply.get("tool_calls", []):
-            lines.append(f"    tool call {tool_call['name']}({json.dumps(tool_call['arguments'], ensure_ascii=False)})")
+        lines.append(f"[{index}]{' (cache)' if reply.get('cached') else ''} {reply.get('text') or ''}")
+        lines += [f"    tool call {tool['name']}({json.dumps(tool['arguments'])})" for tool in reply.get("tool_calls", [])]
+    if call["tool_turns"]:
+        lines += ["", "=== tool turns ==="]
+        lines += [f"{turn['name']}({json.dumps(turn['arguments'])}) -> {turn['result']}" for turn in call["tool_turns"]]
     lines.append("")
-    if call["error"]:
-        lines.append(f"error: {call['error']}")
-    else:
-        lines.append(f"value: {json.dumps(call['value'], ensure_ascii=False)}")
+    lines.append(f"error: {call['error']}" if call["error"] else f"value: {json.dumps(call['value'])}")
     return "\n".join(lines)

@@ -1,0 +1,314 @@
+"""The persistent cache plugin: identical completions answered from SQLite or Redis.
+
+The one built-in plugin that answers completions: a ``tryfirst``
+``llm_complete`` / ``llm_acomplete`` returns a stored reply (``cached=True``; a
+streamed request gets it back as chunks), and a wrapper stores what whoever
+answered returned (a stream once it has been read to its end). The key covers
+everything that can change the answer (see :mod:`byllm.plugins.cache.keys`).
+
+Off unless configured (``BYLLM_CACHE``, the config file, ``Model(cache=...)``).
+The scripted mock model is cached only when asked for explicitly. The cache
+never fails a call: a bad entry is dropped and asked again, an unusable SQLite
+file or folder turns the cache off with one warning, and a failing Redis
+server is skipped by a circuit breaker.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
+
+from jaclang.runtimelib.machine import hookimpl
+from byllm.errors import ConfigurationError
+from byllm.plugins.activation import Feature, add_feature
+from byllm.plugins.cache.keys import BadEntry, NotStorable, cache_key, decode_entry, describe_error, encode_entry, is_mock_model
+from byllm.plugins.cache.sqlite import CacheStats
+from byllm.providers.base import CompletionReply, StreamingReply
+from byllm.providers.mock import MOCK_MODEL_NAMES
+from byllm.redact import redact_url
+from byllm.settings import default_cache_url, get_settings, parse_cache_target, parse_seconds, sqlite_path
+
+if TYPE_CHECKING:
+    import argparse
+
+    from byllm.llm import Model
+    from byllm.providers.base import CompletionRequest
+    from byllm.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class CacheBackend(Protocol):
+    """Where cached replies live: a key-value store with expiry."""
+
+    kind: str
+    url: str
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or ``None``."""
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key`` for ``ttl`` seconds (forever if ``None``)."""
+
+    def delete(self, key: str) -> None:
+        """Remove one entry."""
+
+    def stats(self) -> CacheStats:
+        """Counts and size of what is stored."""
+
+    def clear(self) -> int:
+        """Remove every entry; return how many were removed."""
+
+    def purge_expired(self) -> int:
+        """Remove expired entries; return how many were removed."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dataclass
+class CacheCounters:
+    """This process's cache activity (:func:`counters`)."""
+
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    errors: int = 0
+    bad_entries: int = 0
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """Where one model's completions are cached, and for how long."""
+
+    url: str
+    ttl: float | None
+
+
+_counters = CacheCounters()
+_backends: dict[str, CacheBackend] = {}
+_unusable: set[str] = set()  # SQLite caches turned off for this process, each warned about once
+_lock = threading.Lock()
+
+
+def counters() -> CacheCounters:
+    """Hits, misses, stores, backend errors and dropped bad entries so far in this process."""
+    return _counters
+
+
+def reset_counters() -> None:
+    """Start counting from zero."""
+    global _counters
+    _counters = CacheCounters()
+
+
+def open_backend(url: str) -> CacheBackend:
+    """The backend for a cache URL, opened once per process and reused."""
+    with _lock:
+        backend = _backends.get(url)
+        if backend is None:
+            if url.startswith("sqlite:"):
+                from byllm.plugins.cache.sqlite import SqliteCache
+
+                backend = SqliteCache(sqlite_path(url))
+            elif url.startswith(("redis://", "rediss://", "unix://")):
+                from byllm.plugins.cache.redis import RedisCache
+
+                backend = RedisCache(url)
+            else:
+                raise ConfigurationError(f"unknown cache backend {redact_url(url)!r}; use sqlite:///path or redis://host:port/db")
+            _backends[url] = backend
+    return backend
+
+
+def close_backends() -> None:
+    """Close and forget every open backend, and forgive unusable ones (tests, changed locations)."""
+    with _lock:
+        for backend in _backends.values():
+            backend.close()
+        _backends.clear()
+        _unusable.clear()
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_url(setting: str) -> str | None:
+    return parse_cache_target(setting, "cache=")
+
+
+def cache_policy(model: Model) -> CachePolicy | None:
+    """Whether and where ``model``'s completions are cached (call > model > environment > file)."""
+    settings = get_settings()
+    setting = model.param("cache")
+    ttl = settings.cache_ttl
+    if setting is None:
+        url = settings.cache
+        if url is not None and not settings.cache_mock and is_mock_model(model):
+            return None
+    elif setting is False:
+        return None
+    elif setting is True:
+        url = settings.cache or default_cache_url()
+    elif isinstance(setting, str):
+        url = _parsed_url(setting)
+    elif isinstance(setting, Mapping):
+        if not setting.get("enabled", True):
+            return None
+        location = setting.get("url", setting.get("backend"))
+        url = settings.cache or default_cache_url() if location is None else parse_cache_target(location, "cache=")
+        if "ttl" in setting:
+            ttl = parse_seconds(setting["ttl"], "cache ttl")
+    else:
+        raise ConfigurationError(
+            f"cache={setting!r}: use True, False, a URL such as 'sqlite:///cache.db', or {{'url': ..., 'ttl': seconds}}"
+        )
+    return None if url is None or url in _unusable else CachePolicy(url, ttl)
+
+
+def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
+    """Count a backend error; an unusable SQLite cache is turned off for the process with one warning."""
+    _counters.errors += 1
+    transient = "locked" in str(error) or "busy" in str(error)
+    if isinstance(error, (sqlite3.Error, OSError)) and not transient:
+        if policy.url not in _unusable:
+            _unusable.add(policy.url)
+            logger.warning("byllm cache %s is unusable (%s); caching is off for this run",
+                           redact_url(policy.url), describe_error(error))
+        return
+    from byllm.plugins.cache.redis import CacheUnavailable
+
+    if not isinstance(error, CacheUnavailable):  # an open circuit was reported when it opened
+        logger.warning("byllm cache %s unavailable while %s (%s); asking the model",
+                       redact_url(policy.url), doing, describe_error(error))
+
+
+def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
+    """The stored reply to ``request`` (marked ``cached``; chunks again for a stream), or ``None``."""
+    policy = cache_policy(model)
+    if policy is None:
+        return None
+    try:
+        key = cache_key(model, request)
+        backend = open_backend(policy.url)
+        stored = backend.get(key)
+        if stored is None:
+            _counters.misses += 1
+            return None
+        reply = decode_entry(stored)
+    except (NotStorable, ConfigurationError) as error:
+        logger.debug("not caching %s: %s", model.model_name, error)
+        return None
+    except BadEntry as error:
+        _counters.bad_entries += 1
+        logger.warning("byllm cache %s: dropped a bad entry (%s)", redact_url(policy.url), error)
+        _forget(policy, backend, key)
+        return None
+    except Exception as error:  # the cache is an optimisation: an outage must not fail the call
+        _backend_failed(policy, error, "reading")
+        return None
+    _counters.hits += 1
+    if request.stream:
+        chunks = reply.raw["chunks"] if reply.raw else [reply.text]
+        streamed = StreamingReply.replay(chunks, reply.usage, reply.model)
+        streamed.cached = True
+        return streamed
+    return reply
+
+
+def _forget(policy: CachePolicy, backend: CacheBackend, key: str) -> None:
+    try:
+        backend.delete(key)
+    except Exception as error:  # dropping is best effort; a miss is served either way
+        _backend_failed(policy, error, "dropping a bad entry")
+
+
+def store(model: Model, request: CompletionRequest, reply: CompletionReply) -> None:
+    """Keep ``reply`` for later identical requests (not hits, not a script's answer for a real model)."""
+    if reply.cached or not isinstance(reply, CompletionReply):
+        return
+    if isinstance(reply, StreamingReply):  # stored once the whole stream has been read
+        if not reply.done:
+            reply.add_done_callback(lambda finished: store(model, request, finished))
+            return
+    policy = cache_policy(model)
+    if policy is None or (reply.model in MOCK_MODEL_NAMES and not is_mock_model(model)):
+        return
+    try:
+        key = cache_key(model, request)
+        value = encode_entry(reply)
+        open_backend(policy.url).set(key, value, policy.ttl)
+    except (NotStorable, ConfigurationError) as error:
+        logger.debug("not caching a reply of %s: %s", model.model_name, error)
+        return
+    except Exception as error:  # an outage must not fail the call
+        _backend_failed(policy, error, "storing")
+        return
+    _counters.stores += 1
+
+
+async def _ready(reply: CompletionReply) -> CompletionReply:
+    return reply
+
+
+async def _store_when_ready(model: Model, request: CompletionRequest, pending: Awaitable[CompletionReply]) -> CompletionReply:
+    reply = await pending
+    store(model, request, reply)
+    return reply
+
+
+class CacheHooks:
+    """The cache's working hooks, registered only while a cache is configured or asked for.
+
+    Answering is a ``tryfirst`` hook (a wrapper cannot skip the call it wraps);
+    storing is a wrapper, so it sees whichever plugin answered.
+    """
+
+    @staticmethod
+    @hookimpl(tryfirst=True)
+    def llm_complete(model: Model, request: CompletionRequest) -> CompletionReply | None:
+        """Answer from the cache when the same request was answered before."""
+        return lookup(model, request)
+
+    @staticmethod
+    @hookimpl(tryfirst=True)
+    def llm_acomplete(model: Model, request: CompletionRequest) -> Awaitable[CompletionReply] | None:
+        """Async form of the look-up."""
+        reply = lookup(model, request)
+        return None if reply is None else _ready(reply)
+
+    @staticmethod
+    @hookimpl(wrapper=True, trylast=True, specname="llm_complete")
+    def store_completion(model: Model, request: CompletionRequest) -> Generator[None, CompletionReply, CompletionReply]:
+        """Store the reply, whoever produced it."""
+        reply = yield
+        store(model, request, reply)
+        return reply
+
+    @staticmethod
+    @hookimpl(wrapper=True, trylast=True, specname="llm_acomplete")
+    def store_async_completion(model: Model, request: CompletionRequest) -> Generator[None, Any, Any]:
+        """Store the async reply once it has arrived."""
+        pending = yield
+        return _store_when_ready(model, request, pending)
+
+
+class CachePlugin:
+    """The ``byllm-cache`` entry point: ``jac cache``, and :class:`CacheHooks` while a cache is in use."""
+
+    @staticmethod
+    @hookimpl
+    def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+        """Add ``jac cache stats | clear``."""
+        from byllm.plugins.cli import add_cache_command
+
+        add_cache_command(subparsers)
+
+
+def _configured(settings: Settings) -> bool:
+    return settings.cache is not None
+
+
+feature = add_feature(Feature("byllm-cache:hooks", CachePlugin, CacheHooks, _configured))

@@ -1,0 +1,123 @@
+"""The Redis cache backend: one cache shared by a fleet of machines, never slower than its timeouts.
+
+Every command has a short timeout and no client-side retries (redis-py's
+default retries ten times with back-off). A :class:`CircuitBreaker` stops
+asking a server that failed several times in a row: while it is open the
+cache is skipped at once (a miss, a store dropped), and after a cool-down one
+command is let through to see whether the server is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, TypeVar
+
+from byllm.errors import ConfigurationError
+from byllm.plugins.cache.sqlite import CacheStats
+
+KEY_PREFIX = "byllm:cache:"
+TIMEOUT_SECONDS = 0.25
+FAILURES_TO_OPEN = 3
+COOL_DOWN_SECONDS = 30.0
+
+Result = TypeVar("Result")
+
+
+class CacheUnavailable(RuntimeError):
+    """The cache server is failing; the circuit is open until its cool-down ends."""
+
+
+class CircuitBreaker:
+    """Counts consecutive failures; after ``threshold`` of them, refuses calls for ``cool_down`` seconds."""
+
+    def __init__(self, threshold: int = FAILURES_TO_OPEN, cool_down: float = COOL_DOWN_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.cool_down = cool_down
+        self.clock = clock
+        self.failures = 0
+        self.open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether calls are refused right now."""
+        return self.failures >= self.threshold and self.clock() < self.open_until
+
+    def call(self, action: Callable[[], Result]) -> Result:
+        """Run ``action`` unless the circuit is open; count its failure or success."""
+        with self._lock:
+            if self.failures >= self.threshold:
+                if self.clock() < self.open_until:
+                    raise CacheUnavailable(f"skipped: {self.failures} failures in a row, retrying later")
+                self.open_until = self.clock() + self.cool_down  # half-open: this one call probes
+        try:
+            result = action()
+        except Exception:
+            with self._lock:
+                self.failures += 1
+                if self.failures >= self.threshold:
+                    self.open_until = self.clock() + self.cool_down
+            raise
+        with self._lock:
+            self.failures = 0
+        return result
+
+
+class RedisCache:
+    """A cache in Redis; keys are prefixed so ``clear`` removes only byllm's entries."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:
+            raise ConfigurationError("the Redis cache needs the redis package: pip install 'jaclang[redis]'") from None
+        self.url = url
+        self.breaker = CircuitBreaker()
+        self._client: Any = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or ``None`` (Redis expires entries itself)."""
+        value = self.breaker.call(lambda: self._client.get(KEY_PREFIX + key))
+        return None if value is None else value.decode("utf-8", "surrogateescape")
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``, expiring after ``ttl`` seconds if given."""
+        expiry = max(int(ttl * 1000), 1) if ttl else None
+        self.breaker.call(lambda: self._client.set(KEY_PREFIX + key, value, px=expiry))
+
+    def delete(self, key: str) -> None:
+        """Remove one entry."""
+        self.breaker.call(lambda: self._client.delete(KEY_PREFIX + key))
+
+    def _keys(self) -> list[bytes]:
+        return list(self._client.scan_iter(match=KEY_PREFIX + "*", count=1000))
+
+    def stats(self) -> CacheStats:
+        """Entry count and the memory the entries use."""
+        keys = self._keys()
+        pipeline = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipeline.memory_usage(key)
+        size = sum(used or 0 for used in pipeline.execute()) if keys else 0
+        return CacheStats("redis", self.url, len(keys), 0, size)
+
+    def clear(self) -> int:
+        """Remove byllm's entries; return how many there were."""
+        keys = self._keys()
+        return sum(self._client.delete(*keys[start : start + 500]) for start in range(0, len(keys), 500))
+
+    def purge_expired(self) -> int:
+        """Nothing to do: Redis drops expired keys itself."""
+        return 0
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
