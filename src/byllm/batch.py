@@ -5,6 +5,12 @@
 the others: its place in the result list holds the exception instead, as with
 ``asyncio.gather(..., return_exceptions=True)``; :func:`failures` picks them out.
 A Rich progress bar is drawn on stderr when stderr is a terminal.
+
+``map(fn, items, executor=pool)`` runs the calls on any
+``concurrent.futures.Executor`` instead (a process pool, Dask's
+``client.get_executor()``): the function travels by reference and is rebuilt on
+the worker with its own model and provider (see :mod:`byllm.scale.shipping`).
+Provider batch jobs (half price, hours not seconds) are :func:`submit`.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from byllm.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from byllm.batch_jobs import BatchJob
 
 DEFAULT_CONCURRENCY = 32
 
@@ -72,15 +81,23 @@ def map(  # noqa: A001  (mirrors the builtin on purpose: byllm.map(fn, items))
     *more_items: Iterable[Any],
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: bool | None = None,
+    executor: Executor | None = None,
+    chunk_size: int = 1,
 ) -> list[Any]:
     """``[fn(item) for item in items]`` with up to ``concurrency`` calls at once, in input order.
 
     Extra iterables are zipped like the builtin ``map``. A failed call's place
     holds its exception. ``async def`` functions are run on one event loop
     (through :func:`amap`). ``progress=None`` shows a bar only on a terminal.
+
+    With ``executor``, each task sent to it holds ``chunk_size`` calls, run on
+    the worker with up to ``concurrency`` at once (one call per task by default).
     """
     _check_concurrency(concurrency)
     calls = _calls(items, more_items)
+    if executor is not None:
+        _check_concurrency(chunk_size)
+        return _map_on_executor(fn, calls, executor, concurrency, chunk_size, progress)
     if inspect.iscoroutinefunction(fn):
         return asyncio.run(amap(fn, *zip(*calls), concurrency=concurrency, progress=progress)) if calls else []
     results: list[Any] = [None] * len(calls)
@@ -127,6 +144,52 @@ async def amap(
                     bar.advance()
 
         return list(await asyncio.gather(*(run(arguments) for arguments in calls)))
+
+
+def _map_on_executor(fn: Callable[..., Any], calls: list[tuple[Any, ...]], executor: Executor, concurrency: int,
+                     chunk_size: int, progress: bool | None) -> list[Any]:
+    """:func:`map` on an executor: chunks of calls as tasks, results put back in input order."""
+    from byllm.scale.shipping import RemoteFailure, ship
+
+    shipped = ship(fn)
+    results: list[Any] = [None] * len(calls)
+    with _Progress(len(calls), _label(fn), progress) as bar:
+        futures = {}
+        for start in range(0, len(calls), chunk_size):
+            chunk = calls[start:start + chunk_size]
+            if chunk_size == 1:
+                futures[executor.submit(shipped, *chunk[0])] = start
+            else:
+                futures[executor.submit(_run_chunk, shipped, chunk, concurrency)] = start
+        for future in as_completed(futures):
+            start = futures[future]
+            error = future.exception()
+            if error is not None:  # the task itself failed (a worker died, unpicklable input): each of its items
+                done = [error] * min(chunk_size, len(calls) - start)
+            else:
+                done = future.result() if chunk_size > 1 else [future.result()]
+            for offset, value in enumerate(done):
+                results[start + offset] = RemoteFailure.unwrap(value)
+                bar.advance()
+    return results
+
+
+def _run_chunk(shipped: Callable[..., Any], chunk: list[tuple[Any, ...]], concurrency: int) -> list[Any]:
+    """One executor task: a chunk of calls on the worker, through :func:`map`'s threads."""
+    from byllm.scale.shipping import RemoteFailure
+
+    values = map(shipped, *zip(*chunk), concurrency=concurrency, progress=False)
+    return [RemoteFailure(value) if isinstance(value, BaseException) else value for value in values]
+
+
+def submit(fn: Callable[..., Any], items: Iterable[Any], *more_items: Iterable[Any], **options: Any) -> BatchJob:
+    """Send ``fn`` over ``items`` to the provider's batch API (half price, results within hours); return the job.
+
+    See :func:`byllm.batch_jobs.submit` for the options.
+    """
+    from byllm.batch_jobs import submit as submit_job
+
+    return submit_job(fn, items, *more_items, **options)
 
 
 def failures(results: Iterable[Any]) -> list[tuple[int, BaseException]]:
