@@ -18,6 +18,9 @@ FRAGMENTS = [
     "lambda", "def", "can", "obj", "enum", "has", "sem", "impl", "with entry", "glob", "test", "import",
     "from", "match", "case", "for", "to", "if", "else", "try", "except", "yield", "await", "return",
     "f\"{x}\"", "'s'", "0x", "1.5e", "*", "**", "@", "#*", "*#", "\"\"\"", "self.", "super.", "\n", " ",
+    "-->", "<--", "<-->", "++>", "<++", "+>:", ":+>", "->:", ":->", "(?", "(?:", "spawn", "visit", "report",
+    "skip", "disengage", "here", "root", "node", "edge", "walker", "with exit", "switch", "default", ":>", "<:",
+    "abs", "override", "::py::", "9" * 5000, "1_",
 ]
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

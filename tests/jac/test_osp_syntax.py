@@ -186,3 +186,15 @@ with entry {
 }
 """
     assert run_jac(source) == "False True 2 1 False\n"
+
+
+@pytest.mark.parametrize("program", ["graph_builder.jac", "walker_tour.jac"])
+def test_jac_py_output_of_the_osp_examples_runs_with_the_expected_output(
+    program: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jac_support import EXAMPLES
+
+    python = jac_to_python((EXAMPLES / program).read_text(encoding="utf-8"), program)
+    capsys.readouterr()
+    exec(compile(python, program, "exec"), {"__name__": "__main__"})
+    assert capsys.readouterr().out == (EXAMPLES / program).with_suffix(".expected").read_text(encoding="utf-8")

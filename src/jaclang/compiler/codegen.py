@@ -32,6 +32,7 @@ class CodeGenerator(DeclarationGenerator):
         self._collect(items)
         docstring: list[ast.stmt] = []
         declared_types = [self._declared_type(item) for item in items]
+        self.declaration_order = {name: index for index, name in enumerate(declared_types) if name}
         chunks: list[list[ast.stmt]] = []
         chunk_of_declaration: dict[str, int] = {}
         for index, item in enumerate(items):

@@ -40,6 +40,8 @@ class DeclarationGenerator(SpatialGenerator):
         self.state = ModuleState()
         # Archetypes declared at or after the module item being generated (forward references).
         self.pending_types: set[str] = set()
+        # The index of each module-level declaration, in source order.
+        self.declaration_order: dict[str, int] = {}
 
     def sem_call(self, sem: SemText, prefix: tuple[str, ...]) -> ast.stmt:
         """``__jac__.sem(owner, part, text)``."""
@@ -136,13 +138,31 @@ class DeclarationGenerator(SpatialGenerator):
             all_decorators.append(llm_decorator)
         event = implementation.event if implementation is not None and implementation.event is not None else node.event
         if event is not None:
-            all_decorators.append(place(self.event_decorator(event), event))
+            decorator = place(self.event_decorator(event), event)
+            if not self.defer_forward_ability(decorator, scope, python_name, event):
+                all_decorators.append(decorator)
         if isinstance(body, st.Abstract) and body.marker is not None:
             all_decorators.append(place(runtime("abstractmethod"), body))
         result = function_def(python_name, arguments, statements, all_decorators, returns, node.is_async is not None)
         if python_name != name:
             sems = [SemText((python_name,), sem.part, sem.text, sem.item) for sem in sems]
         return place(result, node), sems
+
+    def defer_forward_ability(self, decorator: ast.expr, scope: Scope, name: str, event: st.EventClause) -> bool:
+        """Mark an ability of a module-level archetype whose trigger type is declared further down
+        (``node Stop { can greet with Tourist entry {...} }`` before ``walker Tourist``) once that
+        type exists: ``__jac__.on_entry(Tourist)(Stop.greet)`` right after its declaration."""
+        if len(scope.path) != 1 or scope.kind != "archetype":
+            return False
+        later = {item.id for item in ast.walk(decorator) if isinstance(item, ast.Name)} & self.pending_types
+        later.discard(scope.path[0])
+        if not later:
+            return False
+        last = max(later, key=lambda type_name: self.declaration_order.get(type_name, -1))
+        method = dotted_expression([scope.path[0], name], event)
+        statement = place(ast.Expr(value=ast.Call(func=decorator, args=[method], keywords=[])), event)
+        self.state.deferred_sems.setdefault(last, []).append(statement)
+        return True
 
     def event_decorator(self, event: st.EventClause) -> ast.expr:
         """``with A | B entry`` -> ``__jac__.on_entry(A, B)`` (``with exit`` -> ``on_exit()``)."""
