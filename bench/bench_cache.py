@@ -33,9 +33,9 @@ os.environ["BYLLM_TRACING"] = "off"  # measure the cache, not an exporter-less t
 
 from jaclang.runtimelib.machine import hookimpl, plugin_manager  # noqa: E402
 from byllm.lib import Model, by  # noqa: E402
-from byllm.plugins.cache_backend import close_backends, open_backend  # noqa: E402
+from byllm.plugins.cache import close_backends, open_backend  # noqa: E402
 from byllm.providers.base import CompletionReply, CompletionRequest, Usage  # noqa: E402
-from byllm.plugins.records import request_key  # noqa: E402
+from byllm.plugins.cache.keys import cache_key  # noqa: E402
 
 
 class InstantProvider:
@@ -86,7 +86,7 @@ def measure_cache(url: str, calls: int, repeats: int) -> dict[str, float]:
     request = sample_request()
     model.complete(request)  # store the entry
     backend = open_backend(url)
-    key = request_key(model.model_name, request)
+    key = cache_key(model, request)
     assert backend.get(key) is not None
 
     @by(model)
