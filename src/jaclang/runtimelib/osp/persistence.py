@@ -101,6 +101,8 @@ class _ClassPlan:
 
     def state(self, values: list[Any]) -> dict[str, Any]:
         """The instance ``__dict__`` of the stored field values under the current class."""
+        if not values and not self.missing:
+            return {}
         if self.unchanged:
             return dict(zip(self.stored_fields, values))
         state = {name: value for name, keep, value in zip(self.stored_fields, self.kept, values) if keep}
@@ -109,13 +111,15 @@ class _ClassPlan:
         return state
 
 
-def _decode_all(rows: list[tuple[Any, Any]], resolve: Any) -> list[list[Any]]:
+def _decode_all(rows: list[tuple[Any, Any]], resolve: Any) -> list[Any]:
     """The field values of many rows' data; JSON rows are decoded in one call, the fast way."""
     texts = [data for _, data in rows if isinstance(data, str)]
     decoded = iter(json.loads("[" + ",".join(texts) + "]")) if texts else iter(())
     values = []
     for _, data in rows:
-        if isinstance(data, str):
+        if data is None:
+            values.append(())
+        elif isinstance(data, str):
             values.append(next(decoded))
         else:
             values.append(decode(data, resolve))
