@@ -217,7 +217,7 @@ def report(total: int, ours: dict, upstream: dict | str | None) -> str:
     if isinstance(upstream, str):
         lines.append(f"Upstream: {upstream}")
     elif upstream is None:
-        lines.append("Upstream: not run (no upstream `jac` found; pass `--upstream PATH`).")
+        lines.append("Upstream: not run (`--no-upstream`, or no upstream `jac` at the `--upstream` path).")
     return "\n".join(lines)
 
 
