@@ -109,16 +109,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=7, help="typed calls per thread count (median reported)")
     arguments = parser.parse_args()
-    rows = [measure(threads, arguments.calls) for threads in (1, 2)]
-    stop_local_servers()
     print("| threads | load | generation | typed call (dataclass) | same request, direct | byllm overhead (wall) "
           "| byllm alone (outside the transport) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for threads in (1, 2):
+        row = measure(threads, arguments.calls)
         print(f"| {row['threads']} | {row['load_s']:.2f} s | {row['tokens_per_s']:.0f} tokens/s "
               f"| {row['call_s'] * 1000:.0f} ms ({row['call_output_tokens']} tokens) | {row['direct_s'] * 1000:.0f} ms "
               f"| {row['overhead_ms']:+.1f} ms ({row['overhead_pct']:+.2f} %) "
-              f"| {row['byllm_alone_ms']:.2f} ms ({row['byllm_alone_pct']:.2f} %) |")
+              f"| {row['byllm_alone_ms']:.2f} ms ({row['byllm_alone_pct']:.2f} %) |", flush=True)
+    stop_local_servers()
 
 
 if __name__ == "__main__":
