@@ -15,13 +15,11 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.plugins.activation import Feature, add_feature
-from byllm.redact import redact, redact_mapping
 from byllm.settings import get_settings, parse_log_target
 
 if TYPE_CHECKING:
@@ -164,6 +162,8 @@ def _json_data(value: Any) -> Any:
 
 
 def _error_text(error: BaseException | None, secrets: list[str]) -> str | None:
+    from byllm.redact import redact
+
     return None if error is None else redact(f"{type(error).__name__}: {error}", secrets)
 
 
@@ -193,6 +193,10 @@ def _secrets(record: CallRecord) -> list[str]:
 
 def build_row(record: CallRecord) -> dict[str, Any]:
     """The log row for a finished call, credentials masked."""
+    from datetime import datetime, timezone
+
+    from byllm.redact import redact, redact_mapping
+
     secrets = _secrets(record)
     return {
         "time": datetime.fromtimestamp(record.started_at, tz=timezone.utc).isoformat(timespec="milliseconds"),
@@ -229,6 +233,8 @@ class CallLogHooks:
         try:
             open_log(path).add(build_row(record))
         except Exception as problem:  # the log is an observer: report, never break the program
+            from byllm.redact import redact
+
             logger.warning("byllm call log %s not written: %s", path, redact(f"{type(problem).__name__}: {problem}"))
 
 

@@ -44,13 +44,13 @@ class CallUsage:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
-    def add(self, record: CallRecord) -> None:
-        """Count one more call of this model."""
+    def add(self, record: CallRecord, cached: int) -> None:
+        """Count one more call of this model (``cached``: how many of its completions a cache answered)."""
         self.input_tokens += record.usage.input_tokens
         self.output_tokens += record.usage.output_tokens
         self.cost = None if record.cost is None or self.cost is None else self.cost + record.cost
         self.completions += len(record.attempts)
-        self.cached_completions += sum(attempt.cached for attempt in record.attempts)
+        self.cached_completions += cached
         self.retries += record.retries
 
 
@@ -82,21 +82,25 @@ class UsageLedger:
         self.run = RunUsage()
 
     def add(self, record: CallRecord) -> None:
-        """Count one finished call."""
+        """Count one finished call (runs on every call: one pass over its attempts, one lock)."""
+        cached = 0
+        for attempt in record.attempts:
+            cached += attempt.cached
+        usage = record.usage
         with self._lock:
             self.last = record
             run = self.run
             per_model = run.by_model.get(record.model_name)
             if per_model is None:
                 per_model = run.by_model[record.model_name] = CallUsage(function="*", model=record.model_name)
-            per_model.add(record)
+            per_model.add(record, cached)
             run.calls += 1
             run.completions += len(record.attempts)
-            run.cached_completions += sum(attempt.cached for attempt in record.attempts)
-            run.input_tokens += record.usage.input_tokens
-            run.output_tokens += record.usage.output_tokens
+            run.cached_completions += cached
+            run.input_tokens += usage.input_tokens
+            run.output_tokens += usage.output_tokens
             if record.cost is None:
-                run.unpriced_tokens += record.usage.total_tokens
+                run.unpriced_tokens += usage.input_tokens + usage.output_tokens
             else:
                 run.cost += record.cost
 
@@ -116,7 +120,7 @@ def last_usage() -> CallUsage | None:
     if record is None:
         return None
     usage = CallUsage(function=record.function, model=record.model_name, finished=record.started_at + record.duration)
-    usage.add(record)
+    usage.add(record, sum(attempt.cached for attempt in record.attempts))
     return usage
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
@@ -25,18 +24,16 @@ from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
 from byllm.plugins.activation import Feature, add_feature
-from byllm.plugins.cache.keys import BadEntry, NotStorable, cache_key, decode_entry, describe_error, encode_entry, is_mock_model
-from byllm.plugins.cache.sqlite import CacheStats
-from byllm.providers.base import CompletionReply, StreamingReply
-from byllm.providers.mock import MOCK_MODEL_NAMES
-from byllm.redact import redact_url
 from byllm.settings import default_cache_url, get_settings, parse_cache_target, parse_seconds, sqlite_path
 
+# The keys, the backends and the reply types are imported by the code that uses them: this
+# module is imported at every `jac` start-up (its entry point), and the cache is off by default.
 if TYPE_CHECKING:
     import argparse
 
     from byllm.llm import Model
-    from byllm.providers.base import CompletionRequest
+    from byllm.plugins.cache.sqlite import CacheStats
+    from byllm.providers.base import CompletionReply, CompletionRequest
     from byllm.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -120,6 +117,8 @@ def open_backend(url: str) -> CacheBackend:
 
                 backend = RedisCache(url)
             else:
+                from byllm.redact import redact_url
+
                 raise ConfigurationError(f"unknown cache backend {redact_url(url)!r}; use sqlite:///path or redis://host:port/db")
             _backends[url] = backend
     return backend
@@ -146,7 +145,7 @@ def cache_policy(model: Model) -> CachePolicy | None:
     ttl = settings.cache_ttl
     if setting is None:
         url = settings.cache
-        if url is not None and not settings.cache_mock and is_mock_model(model):
+        if url is not None and not settings.cache_mock and _is_mock(model):
             return None
     elif setting is False:
         return None
@@ -168,8 +167,19 @@ def cache_policy(model: Model) -> CachePolicy | None:
     return None if url is None or url in _unusable else CachePolicy(url, ttl)
 
 
+def _is_mock(model: Model) -> bool:
+    from byllm.plugins.cache.keys import is_mock_model
+
+    return is_mock_model(model)
+
+
 def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
     """Count a backend error; an unusable SQLite cache is turned off for the process with one warning."""
+    import sqlite3
+
+    from byllm.plugins.cache.keys import describe_error
+    from byllm.redact import redact_url
+
     _counters.errors += 1
     transient = "locked" in str(error) or "busy" in str(error)
     if isinstance(error, (sqlite3.Error, OSError)) and not transient:
@@ -190,6 +200,10 @@ def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
     policy = cache_policy(model)
     if policy is None:
         return None
+    from byllm.plugins.cache.keys import BadEntry, NotStorable, cache_key, decode_entry
+    from byllm.providers.base import StreamingReply
+    from byllm.redact import redact_url
+
     try:
         key = cache_key(model, request)
         backend = open_backend(policy.url)
@@ -227,6 +241,10 @@ def _forget(policy: CachePolicy, backend: CacheBackend, key: str) -> None:
 
 def store(model: Model, request: CompletionRequest, reply: CompletionReply) -> None:
     """Keep ``reply`` for later identical requests (not hits, not a script's answer for a real model)."""
+    from byllm.plugins.cache.keys import NotStorable, cache_key, encode_entry, is_mock_model
+    from byllm.providers.base import CompletionReply, StreamingReply
+    from byllm.providers.mock import MOCK_MODEL_NAMES
+
     if reply.cached or not isinstance(reply, CompletionReply):
         return
     if isinstance(reply, StreamingReply):  # stored once the whole stream has been read
