@@ -127,6 +127,11 @@ def _rebuild_failure(error_type: type[BaseException], args: tuple[Any, ...], sta
     return RemoteFailure(error)
 
 
+def describe_failure(error: BaseException) -> str:
+    """``"ErrorType: message"``: a failure as a column value every data format can hold."""
+    return f"{type(error).__name__}: {error}"
+
+
 # -- one event loop per worker thread ----------------------------------------------
 _loops = threading.local()
 
@@ -223,3 +228,35 @@ def capture_call(function: Callable[..., Any], *arguments: Any, **keywords: Any)
     finally:
         _capturing.reset(token)
     raise TypeError(f"{getattr(function, '__qualname__', function)!r} is not a by llm() function: it made no model call")
+
+
+# -- byllm errors pickle without calling __init__ ----------------------------------------
+def _reduce_error(error: BaseException) -> tuple[Any, tuple[Any, ...]]:
+    """Pickle a byllm error as its type, arguments and attributes (its ``__init__`` has keyword-only fields)."""
+    return (_rebuild_error, (type(error), error.args, _picklable(dict(getattr(error, "__dict__", {})))))
+
+
+def _rebuild_error(error_type: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = error_type.__new__(error_type)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def register_error_pickling() -> None:
+    """Let every byllm error type pickle through :func:`_reduce_error` (pickle and cloudpickle use copyreg).
+
+    Needed where errors are pickled: a worker sending a typed failure back.
+    """
+    import copyreg
+
+    from byllm.errors import ByLLMError
+
+    pending: list[type[BaseException]] = [ByLLMError]
+    while pending:
+        error_type = pending.pop()
+        copyreg.pickle(error_type, _reduce_error)
+        pending.extend(error_type.__subclasses__())
+
+
+register_error_pickling()
