@@ -13,8 +13,8 @@ from typing import Any
 
 from byllm.errors import ConfigurationError, EmptyReplyError, MalformedReplyError
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, ToolCall, Usage
-from byllm.providers.openai_provider import object_schema, parse_arguments, schema_name
-from byllm.providers.provider import RemoteProvider, StreamState, wire_field
+from byllm.providers.openai_provider import object_schema, parse_arguments, schema_name, usage_of
+from byllm.providers.provider import RemoteProvider, wire_field
 from byllm.providers.transport import SDKTransport, Transport
 
 DEFAULT_MAX_TOKENS = 4096
@@ -93,36 +93,24 @@ class AnthropicProvider(RemoteProvider):
             raise EmptyReplyError(f"{self.name}: the provider returned no content (no text or tool_use blocks)",
                                   provider=self.name)
         text = output_text if output_text is not None else "".join(texts)
-        return CompletionReply(text=text, tool_calls=tool_calls, usage=usage_of(wire_field(response, "usage")),
-                               model=wire_field(response, "model") or "", raw=response)
+        usage = usage_of(wire_field(response, "usage"), "input_tokens", "output_tokens")
+        return CompletionReply(text=text, tool_calls=tool_calls, usage=usage, model=wire_field(response, "model") or "",
+                               raw=response)
 
-    def stream_delta(self, event: Any, state: StreamState) -> str:
-        """Text from ``content_block_delta`` events; usage from ``message_start`` and ``message_delta``.
+    def stream_delta(self, event: Any, usage: Usage) -> str:
+        """Text from ``content_block_delta`` events; token counts from ``message_start`` and ``message_delta``.
 
-        ``message_delta`` counts are cumulative, so the latest one replaces the
-        earlier; input tokens come from ``message_start`` unless a delta reports them.
+        ``message_delta`` counts are cumulative, so each one replaces the earlier.
         """
         kind = wire_field(event, "type")
         if kind == "content_block_delta":
             delta = wire_field(event, "delta")
             return (wire_field(delta, "text") or "") if wire_field(delta, "type") == "text_delta" else ""
-        if kind == "message_start":
-            state.usage = usage_of(wire_field(wire_field(event, "message"), "usage"))
-        elif kind == "message_delta":
-            reported = wire_field(event, "usage")
-            usage = state.usage or Usage()
-            usage.output_tokens = wire_field(reported, "output_tokens") or usage.output_tokens
+        if kind in ("message_start", "message_delta"):
+            reported = wire_field(wire_field(event, "message") if kind == "message_start" else event, "usage")
             usage.input_tokens = wire_field(reported, "input_tokens") or usage.input_tokens
-            state.usage = usage
+            usage.output_tokens = wire_field(reported, "output_tokens") or usage.output_tokens
         return ""
-
-
-def usage_of(reported: Any) -> Usage | None:
-    """Token counts from an Anthropic ``usage`` member (``None`` when absent)."""
-    if reported is None:
-        return None
-    return Usage(input_tokens=wire_field(reported, "input_tokens") or 0,
-                 output_tokens=wire_field(reported, "output_tokens") or 0)
 
 
 # -- message conversion ----------------------------------------------------------

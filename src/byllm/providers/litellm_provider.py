@@ -8,12 +8,12 @@ its transport; LiteLLM's own retries are switched off in favour of byllm's.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any
 
 from byllm.errors import ByLLMError, ConfigurationError
 from byllm.providers.base import CompletionRequest
 from byllm.providers.openai_provider import OpenAICompatibleProvider
-from byllm.providers.transport import Connection, RetryPolicy, TransientError, Transport, classify_error
+from byllm.providers.transport import Connection, Transport
 
 PREFIX = "litellm/"
 
@@ -40,10 +40,6 @@ class LiteLLMTransport:
         """One ``litellm.acompletion`` call."""
         return await _litellm().acompletion(**self._arguments(body, connection))
 
-    def classify(self, error: BaseException, provider: str, secrets: Sequence[str]) -> ByLLMError | TransientError | None:
-        """LiteLLM raises OpenAI-shaped errors: see :func:`classify_error`."""
-        return classify_error(error, provider, secrets)
-
     @staticmethod
     def _arguments(body: dict[str, Any], connection: Connection) -> dict[str, Any]:
         arguments = {**body, "num_retries": 0}
@@ -65,19 +61,10 @@ class LiteLLMProvider(OpenAICompatibleProvider):
     placeholder_key = None
     transport: Transport = LiteLLMTransport()
 
-    def __init__(
-        self,
-        *,
-        policy: RetryPolicy | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        headers: dict[str, str] | None = None,
-        json_mode: bool | str | None = None,
-        extra_params: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(name="litellm", prefix=PREFIX, api_key_env=None, key_required=False, json_mode=bool(json_mode),
-                         base_url=base_url, api_key=api_key, policy=policy, headers=headers, extra_params=extra_params)
-        self.json_mode = json_mode  # None: ask LiteLLM whether the model takes a response schema
+    def __init__(self, *, json_mode: bool | str | None = None, **settings: Any) -> None:
+        """``settings`` are :class:`RemoteProvider`'s; ``json_mode=None`` asks LiteLLM whether the model takes a schema."""
+        super().__init__(name="litellm", prefix=PREFIX, api_key_env=None, key_required=False, **settings)
+        self.json_mode = json_mode
 
     def model_id(self, model_name: str) -> str:
         """LiteLLM's own model name: ``litellm/openai/gpt-4o`` -> ``openai/gpt-4o``."""

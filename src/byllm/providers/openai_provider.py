@@ -11,9 +11,10 @@ import json
 import re
 from typing import Any
 
+from byllm import reply_json
 from byllm.errors import EmptyReplyError, MalformedReplyError
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, ToolSpec, Usage
-from byllm.providers.provider import RemoteProvider, StreamState, wire_field
+from byllm.providers.provider import RemoteProvider, wire_field
 from byllm.providers.transport import RetryPolicy, SDKTransport, Transport
 
 # Local servers ignore the key, but the SDK refuses to build a client without one.
@@ -112,23 +113,21 @@ class OpenAICompatibleProvider(RemoteProvider):
         return CompletionReply(text=text, tool_calls=tool_calls, usage=usage_of(wire_field(response, "usage")),
                                model=wire_field(response, "model") or "", raw=response)
 
-    def stream_delta(self, event: Any, state: StreamState) -> str:
-        """The text of one streamed chunk; the usage chunk (``include_usage``) fills ``state.usage``."""
-        usage = usage_of(wire_field(event, "usage"))
-        if usage is not None:
-            state.usage = usage
+    def stream_delta(self, event: Any, usage: Usage) -> str:
+        """The text of one streamed chunk; the last chunk (``include_usage``) carries the token counts."""
+        if (reported := usage_of(wire_field(event, "usage"))) is not None:
+            usage.input_tokens, usage.output_tokens = reported.input_tokens, reported.output_tokens
         choices = wire_field(event, "choices")
         if not choices:
             return ""
         return wire_field(wire_field(choices[0], "delta"), "content") or ""
 
 
-def usage_of(reported: Any) -> Usage | None:
-    """Token counts from an OpenAI-shaped ``usage`` member (``None`` when absent)."""
+def usage_of(reported: Any, input_name: str = "prompt_tokens", output_name: str = "completion_tokens") -> Usage | None:
+    """Token counts from a ``usage`` member (``None`` when absent); Anthropic names them ``input/output_tokens``."""
     if reported is None:
         return None
-    return Usage(input_tokens=wire_field(reported, "prompt_tokens") or 0,
-                 output_tokens=wire_field(reported, "completion_tokens") or 0)
+    return Usage(input_tokens=wire_field(reported, input_name) or 0, output_tokens=wire_field(reported, output_name) or 0)
 
 
 def tool_definition(tool: ToolSpec) -> dict[str, Any]:
@@ -184,10 +183,10 @@ def strict_schema(schema: Any) -> Any:
 
 
 def load_json(text: str) -> Any:
-    """``text`` decoded as JSON, or ``_NOT_JSON``; never a recursion error, however deep the nesting."""
+    """``text`` decoded as JSON (bounded size and depth: :func:`byllm.reply_json.loads`), or ``_NOT_JSON``."""
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
+        return reply_json.loads(text)
+    except reply_json.ReplyJSONError:
         return _NOT_JSON
 
 
@@ -195,10 +194,7 @@ def unwrap_value_text(text: str) -> str:
     """The ``value`` member of a wrapped structured reply as JSON text (or the text unchanged)."""
     data = load_json(text)
     if isinstance(data, dict) and set(data) == {"value"}:
-        try:
-            return json.dumps(data["value"], ensure_ascii=False)
-        except RecursionError:
-            return text
+        return json.dumps(data["value"], ensure_ascii=False)
     return text
 
 

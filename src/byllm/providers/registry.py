@@ -113,35 +113,29 @@ def _json_mode(config: Any, default: bool) -> bool | str:
     return default if value is None else value
 
 
-def openai_provider(model_name: str, config: Any, prefix: str) -> Any:
-    """OpenAI itself (or a proxy for it via ``base_url`` / ``OPENAI_BASE_URL``)."""
+def openai_compatible(config: Any, *, name: str, base_url: str | None, api_key_env: str | None, key_required: bool,
+                      json_mode: bool, prefix: str = "") -> Any:
+    """An :class:`OpenAICompatibleProvider`; ``json_mode`` is the default when the configuration sets none."""
     from byllm.providers.openai_provider import OpenAICompatibleProvider
 
+    return OpenAICompatibleProvider(name=name, prefix=prefix, api_key_env=api_key_env, key_required=key_required,
+                                    json_mode=_json_mode(config, default=json_mode),
+                                    **_connection_settings(config, base_url=base_url))
+
+
+def openai_provider(model_name: str, config: Any, prefix: str) -> Any:
+    """OpenAI itself (or a proxy for it via ``base_url`` / ``OPENAI_BASE_URL``)."""
     base_url = _setting(config, "base_url") or os.environ.get("OPENAI_BASE_URL") or None
-    return OpenAICompatibleProvider(
-        name="openai",
-        prefix=prefix,
-        api_key_env="OPENAI_API_KEY",
-        key_required=base_url is None,
-        json_mode=_json_mode(config, default=base_url is None),
-        **_connection_settings(config, base_url=base_url),
-    )
+    return openai_compatible(config, name="openai", prefix=prefix, base_url=base_url, api_key_env="OPENAI_API_KEY",
+                             key_required=base_url is None, json_mode=base_url is None)
 
 
 def preset_provider(kind: str, config: Any) -> Any:
     """A local or hosted OpenAI-compatible server known by its prefix (``ollama/``, ``groq/``)."""
-    from byllm.providers.openai_provider import OpenAICompatibleProvider
-
     preset = LOCAL_SERVERS.get(kind) or HOSTED_SERVERS[kind]
     base_url = _setting(config, "base_url") or os.environ.get(f"{kind.upper()}_BASE_URL") or preset.base_url
-    return OpenAICompatibleProvider(
-        name=kind,
-        prefix=f"{kind}/",
-        api_key_env=preset.api_key_env,
-        key_required=preset.api_key_env is not None,
-        json_mode=_json_mode(config, default=False),
-        **_connection_settings(config, base_url=base_url),
-    )
+    return openai_compatible(config, name=kind, prefix=f"{kind}/", base_url=base_url, api_key_env=preset.api_key_env,
+                             key_required=preset.api_key_env is not None, json_mode=False)
 
 
 def custom_server_provider(config: Any) -> Any:
@@ -150,15 +144,8 @@ def custom_server_provider(config: Any) -> Any:
     Only an explicit ``api_key`` is sent: an ``OPENAI_API_KEY`` from the
     environment is never handed to a server the name does not say is OpenAI.
     """
-    from byllm.providers.openai_provider import OpenAICompatibleProvider
-
-    return OpenAICompatibleProvider(
-        name="openai-compatible",
-        api_key_env=None,
-        key_required=False,
-        json_mode=_json_mode(config, default=False),
-        **_connection_settings(config),
-    )
+    return openai_compatible(config, name="openai-compatible", base_url=_setting(config, "base_url"),
+                             api_key_env=None, key_required=False, json_mode=False)
 
 
 def anthropic_provider(model_name: str, config: Any) -> Any:

@@ -1,15 +1,13 @@
 """How a request reaches a server and comes back: transports, retries and typed errors.
 
-A *transport* is the swappable part of a provider. It takes the wire body a
-provider built (a JSON-shaped dict: ``model``, ``messages``, sampling
-parameters, ...) and the :class:`Connection` (base URL, key, timeout, headers),
-sends it, and returns the wire response: a JSON-shaped object, or an iterable
-of events when the body asks to stream. :class:`SDKTransport` sends through an
-official SDK client; another transport (an own HTTP client for the
-OpenAI-compatible protocol) only has to honour the same three methods.
+A *transport* is the swappable part of a provider: it sends the JSON-shaped wire
+body a provider built over a :class:`Connection` (base URL, key, timeout,
+headers) and returns the wire response, or an iterable of events for a stream.
+:class:`SDKTransport` uses an official SDK; an own HTTP client only has to offer
+the same three methods.
 
-byllm retries itself, the same way for every transport: exponential backoff with
-full jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
+Retries are byllm's, the same for every transport: exponential backoff with full
+jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
 replies, honouring ``Retry-After`` / ``retry-after-ms``. Failures become
 :mod:`byllm.errors` types whose messages never contain a credential.
 """
@@ -19,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
+import importlib
 import inspect
 import json
 import logging
@@ -26,7 +25,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Hashable, Mapping, Protocol, Sequence, TypeVar
 
 from byllm.errors import (
     AuthenticationError,
@@ -118,30 +117,27 @@ Classifier = Callable[[BaseException], "ByLLMError | TransientError | None"]
 
 
 class Transport(Protocol):
-    """Carries a wire body to a server and brings back its response: the swappable part of a provider."""
+    """Carries a wire body to a server and brings back its response: the swappable part of a provider.
+
+    Failures are raised as byllm errors (a :class:`TransientError` when worth
+    retrying) or as the SDK's own exceptions, which :func:`classify_error` maps.
+    """
 
     def send(self, body: dict[str, Any], connection: Connection) -> Any:
         """The wire response to ``body`` (an iterable of events when ``body["stream"]`` is true)."""
-        ...
 
     async def asend(self, body: dict[str, Any], connection: Connection) -> Any:
-        """The wire response, without blocking the event loop (an async iterable of events for streams)."""
-        ...
-
-    def classify(self, error: BaseException, provider: str, secrets: Sequence[str]) -> ByLLMError | TransientError | None:
-        """The byllm error (or retryable failure) ``error`` stands for; ``None`` when it is not a transport failure."""
-        ...
+        """The wire response without blocking the event loop (an async iterable of events for streams)."""
 
 
 # -- the SDK transport ---------------------------------------------------------------
 @dataclass(frozen=True)
 class SDKTransport:
-    """Sends through an official SDK (``openai``, ``anthropic``) with the SDK's own retries switched off.
+    """Sends through an official SDK (``openai``, ``anthropic``) with the SDK's own retries off.
 
-    One client per base URL and key, built on first use and shared by every call
-    and thread (async clients: one per event loop). Body members the SDK method
-    does not name travel in ``extra_body``, so any server-specific parameter
-    reaches the server unchanged.
+    One client per base URL and key, shared by every call and thread (async
+    clients: one per event loop). Body members the SDK method does not name
+    travel in ``extra_body``, so server-specific parameters arrive unchanged.
     """
 
     package: str  # the SDK's import name
@@ -150,30 +146,26 @@ class SDKTransport:
 
     def send(self, body: dict[str, Any], connection: Connection) -> Any:
         """Call the SDK method on the cached synchronous client."""
-        client = cached_client(self._client_key(self.client_class, connection),
-                               lambda: self._build(self.client_class, connection))
-        return self._call(client, body, connection)
+        return self._call(cached_client(*self._client(self.client_class, connection)), body, connection)
 
     async def asend(self, body: dict[str, Any], connection: Connection) -> Any:
         """Call the SDK method on the event loop's cached async client."""
-        name = "Async" + self.client_class
-        client = cached_async_client(self._client_key(name, connection), lambda: self._build(name, connection))
+        client = cached_async_client(*self._client("Async" + self.client_class, connection))
         return await self._call(client, body, connection)
 
-    def classify(self, error: BaseException, provider: str, secrets: Sequence[str]) -> ByLLMError | TransientError | None:
-        """SDK errors share one shape across the SDKs: see :func:`classify_error`."""
-        return classify_error(error, provider, secrets)
+    def _client(self, name: str, connection: Connection) -> tuple[Hashable, Callable[[], Any]]:
+        """A client's cache key, and how to build it."""
+        def build() -> Any:
+            sdk = importlib.import_module(self.package)
+            return getattr(sdk, name)(api_key=connection.api_key, base_url=connection.base_url, max_retries=0)
 
-    def _client_key(self, name: str, connection: Connection) -> tuple[str, str, str | None, str]:
-        return (self.package, name, connection.base_url, key_fingerprint(connection.api_key))
-
-    def _build(self, name: str, connection: Connection) -> Any:
-        module = __import__(self.package)
-        return getattr(module, name)(api_key=connection.api_key, base_url=connection.base_url, max_retries=0)
+        return (self.package, name, connection.base_url, key_fingerprint(connection.api_key)), build
 
     def _call(self, client: Any, body: dict[str, Any], connection: Connection) -> Any:
         method = functools.reduce(getattr, self.method.split("."), client)
-        known = _parameters(self.package, self.client_class, self.method, method)
+        known = _sdk_parameters.get(self)
+        if known is None:  # read once per SDK method
+            known = _sdk_parameters[self] = frozenset(inspect.signature(method).parameters) - {"extra_body"}
         arguments = {key: value for key, value in body.items() if key in known}
         if len(arguments) < len(body):
             arguments["extra_body"] = {key: value for key, value in body.items() if key not in known}
@@ -184,17 +176,7 @@ class SDKTransport:
         return method(**arguments)
 
 
-_parameter_names: dict[tuple[str, str, str], frozenset[str]] = {}
-
-
-def _parameters(package: str, client_class: str, method_name: str, method: Callable[..., Any]) -> frozenset[str]:
-    """The keyword names an SDK method accepts (read once per method)."""
-    key = (package, client_class, method_name)
-    names = _parameter_names.get(key)
-    if names is None:
-        reserved = {"extra_body", "extra_headers", "extra_query", "timeout"}
-        names = _parameter_names[key] = frozenset(inspect.signature(method).parameters) - reserved
-    return names
+_sdk_parameters: dict[SDKTransport, frozenset[str]] = {}
 
 
 # -- errors --------------------------------------------------------------------------
@@ -290,27 +272,26 @@ def _seconds(text: str | None, per_second: float) -> float | None:
 
 
 # -- the retry loop ------------------------------------------------------------------
-def _wait_before_retry(error: Exception, classify: Classifier, policy: RetryPolicy, failures: int, provider: str) -> float:
-    """Seconds to wait before the next attempt after ``error``, or raise the error to give up with.
+def _next_step(error: Exception, classify: Classifier, policy: RetryPolicy, failures: int, provider: str) -> float | Exception:
+    """Seconds to wait before the next attempt after ``error``, or the error to give up with.
 
-    Errors that are not transport failures propagate unchanged; permanent ones
-    are raised at once; transient ones are retried until ``max_retries`` or a
-    ``Retry-After`` beyond ``MAX_RETRY_AFTER``, then raised saying how many
-    attempts were made.
+    Errors that are not transport failures come back unchanged; permanent ones
+    at once; transient ones are retried until ``max_retries`` or a ``Retry-After``
+    beyond ``MAX_RETRY_AFTER``, and then say how many attempts were made.
     """
     permanent = isinstance(error, ByLLMError) and not isinstance(error, MalformedReplyError)
     mapped = error if permanent else classify(error)
     if mapped is None:
-        raise error
+        return error
     if not isinstance(mapped, TransientError):
         if isinstance(mapped, ProviderError):
             mapped.attempts = failures
-        raise mapped from None
+        return mapped
     if mapped.retry_after is not None and mapped.retry_after > MAX_RETRY_AFTER:
-        raise _gave_up(mapped.error, failures, f"the server asked to wait {mapped.retry_after:.0f} s, longer than "
-                       f"byllm waits ({MAX_RETRY_AFTER:.0f} s)") from None
+        return _gave_up(mapped.error, failures, f"the server asked to wait {mapped.retry_after:.0f} s, longer than "
+                        f"byllm waits ({MAX_RETRY_AFTER:.0f} s)")
     if failures > policy.max_retries:
-        raise _gave_up(mapped.error, failures, f"max_retries={policy.max_retries}") from None
+        return _gave_up(mapped.error, failures, f"max_retries={policy.max_retries}")
     wait = policy.backoff_delay(failures) if mapped.retry_after is None else mapped.retry_after
     logger.info("%s: retry %d/%d in %.3fs after: %s", provider, failures, policy.max_retries, wait, mapped.error)
     return wait
@@ -324,6 +305,8 @@ def _gave_up(error: ProviderError, attempts: int, reason: str) -> ProviderError:
     return error
 
 
+# The error is raised outside the ``except`` block, so a typed error does not carry
+# the raw one as its context (a JSONDecodeError's ``doc`` is the whole reply body).
 def call_with_retries(attempt: Callable[[], Result], policy: RetryPolicy, classify: Classifier, provider: str) -> Result:
     """Run ``attempt`` until it succeeds, retrying transient failures per ``policy``."""
     failures = 0
@@ -332,8 +315,10 @@ def call_with_retries(attempt: Callable[[], Result], policy: RetryPolicy, classi
             return attempt()
         except Exception as error:
             failures += 1
-            wait = _wait_before_retry(error, classify, policy, failures, provider)
-        time.sleep(wait)
+            step = _next_step(error, classify, policy, failures, provider)
+        if isinstance(step, Exception):
+            raise step
+        time.sleep(step)
 
 
 async def acall_with_retries(attempt: Callable[[], Awaitable[Result]], policy: RetryPolicy, classify: Classifier,
@@ -345,5 +330,7 @@ async def acall_with_retries(attempt: Callable[[], Awaitable[Result]], policy: R
             return await attempt()
         except Exception as error:
             failures += 1
-            wait = _wait_before_retry(error, classify, policy, failures, provider)
-        await asyncio.sleep(wait)
+            step = _next_step(error, classify, policy, failures, provider)
+        if isinstance(step, Exception):
+            raise step
+        await asyncio.sleep(step)
