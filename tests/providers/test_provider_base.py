@@ -202,3 +202,19 @@ def test_settings_may_be_an_object_with_attributes() -> None:
     provider = builtin_provider("my-model", Settings())
     assert (provider.base_url, provider.policy.timeout, provider.policy.max_retries) == ("http://gpu-box:8000/v1", 12, 1)
     assert provider.extra_params == {"top_k": 3}
+
+
+def test_the_provider_writing_example_in_the_docs_runs(fake_server: FakeLLMServer) -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "providers.md").read_text()
+    section = guide.split("#### Writing a provider on the base", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/providers.md", "exec"), namespace)
+    assert repr(namespace["provider"]) == "HouseProvider(name='house', base_url='https://llm.house/v1', headers={'X-Team': 'search'})"
+    house = namespace["HouseProvider"](base_url=fake_server.openai_url, api_key=KEY)
+    fake_server.script(openai_text("from the house"), openai_stream(["a", "b"]))
+    assert house.complete(REQUEST).text == "from the house"
+    assert [chunk.text for chunk in house.stream(REQUEST)] == ["a", "b"]
+    assert house.model_id("house/big") == "big"
