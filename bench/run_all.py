@@ -1,10 +1,14 @@
-"""Run every benchmark script in ``bench/`` and collect their tables in ``bench/REPORT.md``.
+"""Run every benchmark script in ``bench/`` and collect their tables in one Markdown report.
 
 Each ``bench/*.py`` (except this one) is run with the current interpreter and
 prints a Markdown section (plain-text output is fenced under the script's
 name); the report puts them under one header giving the
 date, interpreter and machine. A script that fails is reported with its exit
 status and error output instead of stopping the others.
+
+The report goes to ``bench/results/REPORT.md``, which git does not track, so a
+run leaves the tree clean; ``--update-report`` (``make bench-report``) rewrites
+the committed ``bench/REPORT.md`` instead, and ``--report PATH`` writes anywhere.
 
 Run: ``python bench/run_all.py`` (``--only NAME`` to run some scripts).
 """
@@ -21,7 +25,8 @@ import time
 from pathlib import Path
 
 BENCH_DIRECTORY = Path(__file__).resolve().parent
-REPORT_PATH = BENCH_DIRECTORY / "REPORT.md"
+COMMITTED_REPORT_PATH = BENCH_DIRECTORY / "REPORT.md"  # summarised in the README; rewritten only when asked
+REPORT_PATH = BENCH_DIRECTORY / "results" / "REPORT.md"  # every other run (bench/results/ is gitignored)
 SCRIPT_TIMEOUT = 30 * 60
 
 
@@ -87,7 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the scripts, print each section as it finishes, write the combined report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="script names (or stems) to run; default: all")
-    parser.add_argument("--report", type=Path, default=REPORT_PATH, help="where to write the report")
+    destination = parser.add_mutually_exclusive_group()
+    destination.add_argument("--report", type=Path, default=REPORT_PATH, help="where to write the report")
+    destination.add_argument(
+        "--update-report",
+        dest="report",
+        action="store_const",
+        const=COMMITTED_REPORT_PATH,
+        help="rewrite the committed bench/REPORT.md",
+    )
     options = parser.parse_args(argv)
     scripts = benchmark_scripts(options.only)
     if not scripts:
@@ -101,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         failures += not succeeded
         print(section, flush=True)
         sections.append(section + f"\n_{script.name} took {seconds:.1f} s._\n")
+    options.report.parent.mkdir(parents=True, exist_ok=True)
     options.report.write_text("\n".join(sections))
     print(f"report written to {options.report}", file=sys.stderr)
     return 1 if failures else 0

@@ -29,9 +29,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     commands are not needed (and not imported) to run ``jac run``.
     """
     import jaclang
-    from jaclang.runtimelib.machine import plugin_manager
+    from jaclang.commands.arguments import JacArgumentParser
 
-    parser = argparse.ArgumentParser(prog="jac", description="Run and inspect Jac programs.")
+    parser = JacArgumentParser(
+        prog="jac",
+        description="Run and inspect Jac programs.",
+        epilog="Exit status: 0 success, 1 the program or a test failed, 2 a usage error "
+        "(bad arguments, a missing file, a syntax error), 5 no tests found. See docs/cli.md.",
+    )
     parser.add_argument("--version", action="version", version=f"jac {jaclang.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command, module_name in BUILTIN_COMMANDS.items():
@@ -39,6 +44,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             importlib.import_module(module_name).register(subparsers)
     if only is None:
         add_plugin_commands(subparsers)
+        list_every_command(subparsers)
     return parser
 
 
@@ -60,6 +66,16 @@ def add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
             )
 
 
+def list_every_command(subparsers: argparse._SubParsersAction) -> None:
+    """Give each command ``jac --help`` would leave out (added without ``help=``) a line: its description."""
+    listed = {action.dest for action in subparsers._choices_actions}  # argparse keeps the help lines here
+    for name, command_parser in subparsers.choices.items():
+        if name in listed:
+            continue
+        summary = (command_parser.description or "").strip().split("\n")[0] or "(no description)"
+        subparsers._choices_actions.append(subparsers._ChoicesPseudoAction(name, (), summary))
+
+
 def unknown_command_message(command: str, known: list[str]) -> str:
     """What ``jac`` says about a command it does not know, with the closest one."""
     import difflib
@@ -76,6 +92,13 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
     return []
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jac`` console script; returns the exit status."""
     arguments = sys.argv[1:] if argv is None else argv
@@ -86,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         if command not in commands:
             print(unknown_command_message(command, commands), file=sys.stderr)
             return 2
-    options = parser.parse_args(arguments)
+    options, unknown = parser.parse_known_args(arguments)
+    if unknown:  # say it as the sub-command's error: "jac run: unrecognized arguments: ..."
+        command_parser = _command_parser(parser, getattr(options, "command", None)) or parser
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler = getattr(options, "handler", None)
     if handler is None:
         parser.print_help()

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 from typing import TYPE_CHECKING
+
+from jaclang.commands.arguments import (
+    FAILURE,
+    SUCCESS,
+    USAGE_ERROR,
+    UsageError,
+    jac_files_under,
+    report_usage_error,
+    resolve_jac_file,
+)
 
 if TYPE_CHECKING:
     import ast
@@ -14,50 +24,66 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``check`` sub-command."""
     parser = subparsers.add_parser(
         "check", help="check Jac files for syntax errors and undefined names",
-        description="Check Jac files for syntax errors and undefined names.",
+        description="Check Jac files for syntax errors and undefined names without running them; "
+        "a folder stands for every .jac file under it.",
     )
-    parser.add_argument("files", nargs="+", help=".jac files to check")
+    parser.add_argument("files", nargs="+", metavar="PATH", help=".jac files or folders to check")
     parser.set_defaults(handler=check_command)
 
 
 def check_command(options: argparse.Namespace) -> int:
-    """Check every file; exit 2 on a syntax error, 1 on undefined names, else 0."""
-    status = 0
-    for path in options.files:
+    """Check every file; exit 2 on a usage or syntax error, 1 on undefined names, else 0."""
+    try:
+        paths = files_to_check(options.files)
+    except UsageError as error:
+        return report_usage_error("check", error)
+    status = SUCCESS
+    for path in paths:
         status = max(status, check_file(path))
     return status
 
 
+def files_to_check(arguments: list[str]) -> list[str]:
+    """The files the arguments name: each file, and every ``.jac`` file under each folder."""
+    paths: list[str] = []
+    for argument in arguments:
+        if os.path.isdir(argument):
+            found = jac_files_under(argument)
+            if not found:
+                raise UsageError(f"no .jac files in {argument}")
+            paths.extend(found)
+        else:
+            paths.append(resolve_jac_file(argument))
+    return list(dict.fromkeys(paths))
+
+
 def check_file(path: str) -> int:
     """Check one file and print its problems; return its exit status."""
+    from jaclang.commands.py import read_program
     from jaclang.compiler import compile_jac, jac_to_ast
+    from jaclang.compiler.annexes import annex_paths
     from jaclang.compiler.errors import JacSyntaxError
 
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            source = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"{path}: cannot read: {error}", file=sys.stderr)
-        return 2
-    from jaclang.compiler.annexes import annex_paths
-
+        source = read_program(path)
+    except UsageError as error:
+        return report_usage_error("check", error)
     try:
-        annexes = []
-        for annex in annex_paths(path):
-            with open(annex, encoding="utf-8-sig") as handle:
-                annexes.append((annex, handle.read()))
+        annexes = [(annex, read_program(annex)) for annex in annex_paths(path)]
         compile_jac(source, path, annexes)
         module = jac_to_ast(source, path, annexes)
+    except UsageError as error:
+        return report_usage_error("check", error)
     except JacSyntaxError as error:
         print(error.format())
-        return 2
+        return USAGE_ERROR
     problems = undefined_names(module, path)
     for line, column, name in problems:
         print(f"{path}:{line}:{column}: undefined name {name!r}")
     if problems:
-        return 1
+        return FAILURE
     print(f"{path}: ok")
-    return 0
+    return SUCCESS
 
 
 def undefined_names(module: "ast.Module", filename: str) -> list[tuple[int, int, str]]:

@@ -23,7 +23,12 @@ class PluginInfo:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``jac plugins [--json]``."""
-    parser = subparsers.add_parser("plugins", help="list loaded plugins and the hooks each implements")
+    parser = subparsers.add_parser(
+        "plugins",
+        help="list loaded plugins and the hooks each implements",
+        description="List the jac plugins: loaded, blocked (JAC_DISABLED_PLUGINS) or failed to load, "
+        "with their distribution, version and the hooks each implements.",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
 

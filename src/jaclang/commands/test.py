@@ -1,40 +1,72 @@
-"""``jac test FILE.jac``: run the file's ``test`` blocks with a pytest-like report."""
+"""``jac test [PATH...]``: run the ``test`` blocks of Jac files with a pytest-like report.
+
+A path is a ``.jac`` file or a folder; a folder (the current one when no path is
+given) stands for every ``*.jac`` file under it that declares a ``test`` block.
+A failing ``assert a == b`` shows both values, as pytest does.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import time
-from typing import Callable
+from types import ModuleType
+from typing import Any, Callable
+
+from jaclang.commands.arguments import (
+    FAILURE,
+    NO_TESTS,
+    SUCCESS,
+    USAGE_ERROR,
+    UsageError,
+    has_test_blocks,
+    jac_files_under,
+    report_usage_error,
+    resolve_jac_file,
+)
+
+EXPLAIN_NAME = "__jac_explain_assert__"  # the helper rewritten asserts call, put in each test module
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``test`` sub-command."""
-    parser = subparsers.add_parser("test", help="run the test blocks of Jac files", description="Run test blocks.")
-    parser.add_argument("files", nargs="+", help=".jac files whose tests to run")
+    parser = subparsers.add_parser(
+        "test",
+        help="run the test blocks of Jac files",
+        description="Run the test blocks of Jac files: the files named, or every *.jac file with tests "
+        "under the folders named (the current folder when none is).",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=".jac files or folders (default: the current folder)")
     parser.add_argument("-k", dest="filter", default=None, help="only run tests whose name contains this text")
     parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     parser.set_defaults(handler=test_command)
 
 
 def test_command(options: argparse.Namespace) -> int:
-    """Run the tests; exit 0 when all pass, 1 on failures, 2 on syntax errors, 5 when none ran."""
+    """Run the tests; exit 0 when all pass, 1 on failures, 2 on usage or syntax errors, 5 when none ran."""
     from jaclang.compiler.errors import JacSyntaxError
-    from jaclang.runtimelib.importer import run_jac_file
     from jaclang.runtimelib.tracebacks import format_user_traceback
 
+    try:
+        files = test_files(options.paths or ["."])
+    except UsageError as error:
+        return report_usage_error("test", error)
+    if not files:
+        print(f"no tests found: no .jac file with a test block in {', '.join(options.paths or ['.'])}")
+        return NO_TESTS
     started = time.perf_counter()
     passed = 0
     failures: list[tuple[str, str]] = []
-    for path in options.files:
-        label = os.path.basename(path)
-        module_name = os.path.splitext(label)[0]
+    for path in files:
+        label = os.path.relpath(path) if len(files) > 1 else os.path.basename(path)
+        module_name = os.path.splitext(os.path.basename(path))[0]
         try:
-            module = run_jac_file(path, module_name)
+            module = load_test_module(path, module_name)
         except JacSyntaxError as error:
             print(error.format(), file=sys.stderr)
-            return 2
+            return USAGE_ERROR
         except Exception as error:  # the module itself failed while loading
             failures.append((f"{label} (loading)", format_user_traceback(error)))
             print(f"{label} ERROR")
@@ -55,8 +87,146 @@ def test_command(options: argparse.Namespace) -> int:
             break
     print_summary(passed, failures, time.perf_counter() - started)
     if failures:
-        return 1
-    return 0 if passed else 5
+        return FAILURE
+    return SUCCESS if passed else NO_TESTS
+
+
+def test_files(paths: list[str]) -> list[str]:
+    """The files to test: each file named, and the ``.jac`` files with tests under each folder named."""
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(found for found in jac_files_under(path) if has_test_blocks(found))
+        else:
+            files.append(resolve_jac_file(path))
+    return list(dict.fromkeys(files))
+
+
+def load_test_module(path: str, module_name: str) -> ModuleType:
+    """Compile and run a ``.jac`` file as ``run_jac_file`` does, with its test asserts rewritten to show values."""
+    from jaclang.compiler import compile_jac, jac_to_ast
+    from jaclang.compiler.annexes import annex_paths
+    from jaclang.runtimelib.importer import JacLoader
+
+    absolute = os.path.abspath(path)
+    source = read_source(absolute)
+    annexes = [(annex, read_source(annex)) for annex in annex_paths(absolute)]
+    tree = AssertRewriter().visit(jac_to_ast(source, absolute, annexes))
+    ast.fix_missing_locations(tree)
+    try:
+        code = compile(tree, absolute, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        code = compile_jac(source, absolute, annexes)  # raises the compiler's own located error
+    directory = os.path.dirname(absolute)
+    if not sys.path or sys.path[0] != directory:
+        sys.path.insert(0, directory)
+    module = ModuleType(module_name)
+    module.__file__ = absolute
+    module.__loader__ = JacLoader(module_name, absolute)  # type: ignore[assignment]
+    module.__spec__ = None
+    module.__dict__[EXPLAIN_NAME] = explain_failed_comparison
+    sys.modules[module_name] = module
+    exec(code, module.__dict__)
+    return module
+
+
+def read_source(path: str) -> str:
+    """A source file's text (a UTF-8 byte-order mark is dropped)."""
+    with open(path, encoding="utf-8-sig") as handle:
+        return handle.read()
+
+
+class AssertRewriter(ast.NodeTransformer):
+    """Rewrite ``assert LEFT OP RIGHT, MESSAGE`` in test blocks so a failure shows both values.
+
+    Each side is evaluated once, as before, and kept in a local name:
+    ``assert (_l := LEFT) OP (_r := RIGHT), __jac_explain_assert__(MESSAGE, 'LEFT', 'OP', 'RIGHT', _l, _r)``;
+    the message is only built when the assertion fails, as Python does.
+    Only the bodies of test functions are rewritten, not functions nested in them.
+    """
+
+    OPERATORS: dict[type, str] = {
+        ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+    }  # fmt: skip
+
+    def __init__(self) -> None:
+        self.in_test = False
+        self.count = 0
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        """Enter test functions (``__jac_test_N``); leave every other function as it is."""
+        if self.in_test or not node.name.startswith("__jac_test_"):
+            return node
+        self.in_test = True
+        try:
+            self.generic_visit(node)
+        finally:
+            self.in_test = False
+        return node
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        """Nested async functions are left as they are."""
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        """Classes (and their methods) are left as they are."""
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        """Lambdas hold no statements."""
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        """Rewrite a single comparison; any other assertion stays as written."""
+        test = node.test
+        if not self.in_test or not isinstance(test, ast.Compare) or len(test.ops) != 1:
+            return node
+        operator = self.OPERATORS.get(type(test.ops[0]))
+        if operator is None:
+            return node
+        self.count += 1
+        left_name, right_name = f"__jac_left_{self.count}", f"__jac_right_{self.count}"
+        left, right = test.left, test.comparators[0]
+        new_test = ast.Compare(
+            left=ast.copy_location(ast.NamedExpr(target=ast.Name(left_name, ast.Store()), value=left), left),
+            ops=test.ops,
+            comparators=[ast.copy_location(ast.NamedExpr(target=ast.Name(right_name, ast.Store()), value=right), right)],
+        )
+        message = ast.Call(
+            func=ast.Name(EXPLAIN_NAME, ast.Load()),
+            args=[
+                node.msg or ast.Constant(None),
+                ast.Constant(ast.unparse(left)),
+                ast.Constant(operator),
+                ast.Constant(ast.unparse(right)),
+                ast.Name(left_name, ast.Load()),
+                ast.Name(right_name, ast.Load()),
+            ],
+            keywords=[],
+        )
+        rewritten = ast.Assert(test=ast.copy_location(new_test, test), msg=ast.copy_location(message, node))
+        return ast.copy_location(rewritten, node)
+
+
+def explain_failed_comparison(
+    message: Any, left_source: str, operator: str, right_source: str, left: Any, right: Any
+) -> str:
+    """The text of a failed comparison: the user's message, then ``assert LEFT OP RIGHT`` with values."""
+    lines = [] if message is None else [str(message)]
+    lines.append(f"assert {_short_repr(left)} {operator} {_short_repr(right)}")
+    for label, source, value in (("left", left_source, left), ("right", right_source, right)):
+        if source != repr(value):
+            lines.append(f"  {label}:  {source} = {_short_repr(value)}")
+    return "\n".join(lines)
+
+
+def _short_repr(value: Any, limit: int = 400) -> str:
+    try:
+        text = repr(value)
+    except Exception as error:  # a broken __repr__ must not hide the failure
+        text = f"<{type(value).__name__} whose repr raised {type(error).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run_one(function: Callable[[], object]) -> str | None:
