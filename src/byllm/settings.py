@@ -61,6 +61,11 @@ class Settings:
     params: dict[str, Any] = field(default_factory=dict)
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     config_file: Path | None = None
+    # The shared rate limit (byllm.ratelimit): "memory" (per process) or a redis:// URL shared by every
+    # worker; requests and tokens per minute per provider and key.
+    rate_limit: str | None = None
+    rate_limit_rpm: float | None = None
+    rate_limit_tpm: float | None = None
 
 
 def user_cache_dir() -> Path:
@@ -215,6 +220,28 @@ def parse_prices(table: Any, source: str) -> dict[str, tuple[float, float]]:
     return prices
 
 
+def parse_rate_limit_setting(name: str, value: Any, source: str) -> str | float | None:
+    """``rate_limit``: on/off, ``memory`` or a ``redis://`` URL; ``rate_limit_rpm`` / ``_tpm``: a positive number."""
+    if name == "rate_limit":
+        text = str(value).strip().lower() if not isinstance(value, bool) else ("on" if value else "off")
+        if text in FALSE_WORDS:
+            return None
+        if text in TRUE_WORDS or text == "memory":
+            return "memory"
+        if str(value).strip().startswith(("redis://", "rediss://", "unix://")):
+            return str(value).strip()
+        raise ConfigurationError(f"{source}: the rate limit is on/off, 'memory' or a redis:// URL, got {value!r}")
+    if value is None or (isinstance(value, str) and value.strip().lower() in FALSE_WORDS):
+        return None
+    try:
+        per_minute = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{source}: expected a number per minute, got {value!r}") from None
+    if not per_minute > 0:
+        raise ConfigurationError(f"{source}: a rate limit must be positive, got {value!r}")
+    return per_minute
+
+
 def _resolve_path(text: str, base_dir: Path | None) -> Path:
     path = Path(text).expanduser()
     if not path.is_absolute() and base_dir is not None:
@@ -279,7 +306,7 @@ def load_settings(environ: Mapping[str, str] | None = None, start: Path | None =
 
 KNOWN_FILE_KEYS = frozenset(
     {"default_model", "model", "retries", "verbose", "cache", "cache_ttl", "cache_mock", "log", "tracing", "params",
-     "prices"}
+     "prices", "rate_limit", "rate_limit_rpm", "rate_limit_tpm"}
 )
 
 
@@ -315,6 +342,9 @@ def _from_file(section: dict[str, Any], path: Path) -> dict[str, Any]:
         values["params"] = dict(section["params"])
     if "prices" in section:
         values["prices"] = parse_prices(section["prices"], f"{path}: prices")
+    for name in ("rate_limit", "rate_limit_rpm", "rate_limit_tpm"):
+        if name in section:
+            values[name] = parse_rate_limit_setting(name, section[name], f"{path}: {name}")
     return values
 
 
@@ -348,6 +378,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         if not isinstance(params, dict):
             raise ConfigurationError('BYLLM_PARAMS: expected a JSON object such as {"temperature": 0.2}')
         values["params"] = params
+    for name in ("rate_limit", "rate_limit_rpm", "rate_limit_tpm"):
+        if f"BYLLM_{name.upper()}" in env:
+            values[name] = parse_rate_limit_setting(name, env[f"BYLLM_{name.upper()}"], f"BYLLM_{name.upper()}")
     return values
 
 
@@ -363,6 +396,9 @@ ENVIRONMENT_VARIABLES = (
     "BYLLM_LOG",
     "BYLLM_TRACING",
     "BYLLM_PARAMS",
+    "BYLLM_RATE_LIMIT",
+    "BYLLM_RATE_LIMIT_RPM",
+    "BYLLM_RATE_LIMIT_TPM",
 )
 
 _settings: Settings | None = None

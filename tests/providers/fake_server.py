@@ -505,3 +505,54 @@ def quota_exceeded(wait: float) -> Scripted:
     """A 429 as OpenAI sends it when a rate limit is reached, asking to wait ``wait`` seconds."""
     return error(429, "Rate limit reached for requests", headers={
         "retry-after": f"{wait:.3f}", "retry-after-ms": str(int(wait * 1000) + 1)})
+
+
+# -- scale-out (issue 13): a per-key request quota ------------------------------------
+class QuotaResponder:
+    """Answers like ``answer`` within a quota of requests per minute per API key; beyond it, 429 + Retry-After.
+
+    The quota is a GCRA schedule per key (the ``authorization`` header): one
+    request every ``60 / requests_per_minute`` seconds, with ``burst`` requests
+    allowed at once, as providers enforce per-minute limits over shorter
+    periods. ``admitted`` and ``over_quota`` count requests per key; the 429s
+    carry ``Retry-After`` (seconds) and ``retry-after-ms`` until the next
+    request would be admitted.
+    """
+
+    def __init__(self, answer: Responder, *, requests_per_minute: float, burst: int = 1) -> None:
+        import time
+
+        self.answer = answer
+        self.interval = 60.0 / requests_per_minute
+        self.tolerance = (burst - 1) * self.interval
+        self.admitted: Counter[str] = Counter()
+        self.over_quota: Counter[str] = Counter()
+        self.admitted_at: list[float] = []  # time.monotonic() of every admitted request
+        self._clock = time.monotonic
+        self._theoretical_arrival: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: RecordedRequest) -> Scripted:
+        key = request.headers.get("authorization", "")
+        with self._lock:
+            now = self._clock()
+            arrival = max(self._theoretical_arrival.get(key, now), now)
+            early = arrival - now - self.tolerance
+            if early > 0:
+                self.over_quota[key] += 1
+                return quota_exceeded(early)
+            self._theoretical_arrival[key] = arrival + self.interval
+            self.admitted[key] += 1
+            self.admitted_at.append(now)
+        return self.answer(request)
+
+    @property
+    def total_over_quota(self) -> int:
+        """429s sent, over every key."""
+        return sum(self.over_quota.values())
+
+
+def quota_exceeded(wait: float) -> Scripted:
+    """A 429 as OpenAI sends it when a rate limit is reached, asking to wait ``wait`` seconds."""
+    return error(429, "Rate limit reached for requests", headers={
+        "retry-after": f"{wait:.3f}", "retry-after-ms": str(int(wait * 1000) + 1)})

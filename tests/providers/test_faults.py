@@ -137,6 +137,15 @@ def test_deeply_nested_tool_arguments_do_not_crash_the_call(fake_server: FakeLLM
     assert reply.tool_calls[0].arguments == {"__unparsed_arguments__": nested}
 
 
+def test_a_body_nested_too_deeply_for_the_sdk_is_retried(fake_server: FakeLLMServer) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    raw = ('{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-fake", "stop_reason": "tool_use", '
+           '"usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "tool_use", "id": "t1", '
+           f'"name": "search", "input": {{"q": {nested}}}}}]}}').encode()
+    fake_server.script(Scripted(raw=raw), anthropic_text("recovered"))
+    assert provider_for("anthropic", fake_server).complete(REQUEST).text == "recovered"
+
+
 # -- the seeded fault run ------------------------------------------------------------------
 CALLS = {"sync": 300, "async": 400, "map": 400}
 MAX_RETRIES = 4

@@ -5,23 +5,10 @@ byllm's own plugin answers last with :func:`builtin_provider`. Provider modules
 are imported only when a model of theirs is used, and no SDK is imported until
 the first real call.
 
-Built-in name rules, first match wins:
-
-=====================================  ==========================================
-``mockllm`` / ``mock``                  scripted mock (tests)
-``provider="..."`` in the config        that provider, whatever the name
-``openai/<model>``                      OpenAI
-``anthropic/<model>``, ``claude-*``     Anthropic
-``litellm/<provider>/<model>``          LiteLLM (optional extra)
-``ollama/``, ``vllm/``, ``lmstudio/``,  a local OpenAI-compatible server
-``llamacpp/`` + ``<model>``
-``gemini/``, ``groq/``, ``openrouter/``, a hosted OpenAI-compatible API
-``deepseek/``, ``together/``,
-``mistral/`` + ``<model>``
-``gpt-*``, ``o1*``, ``o3*``, ``o4*``,   OpenAI (or a proxy for it at ``base_url``)
-``chatgpt-*``
-any other name with ``base_url=...``    an OpenAI-compatible server at that URL
-=====================================  ==========================================
+Built-in name rules, first match wins (the full table: docs/providers.md): ``mockllm``;
+``provider="..."`` in the configuration; a ``prefix/`` (``openai/``, ``anthropic/``,
+``litellm/``, local and hosted OpenAI-compatible servers); ``claude-*``; OpenAI model
+names (``gpt-*``, ``o1*``, ...); any other name with ``base_url=...``.
 """
 
 from __future__ import annotations
