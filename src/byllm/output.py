@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import sys
 import types
 import typing
 from functools import lru_cache
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 from pydantic_core import CoreSchema, SchemaValidator
 from pydantic_core import core_schema as cs
 
@@ -53,7 +54,10 @@ class OutputType:
         self.annotation = annotation
         self.name = type_name(annotation)
         self.is_text = annotation is str
-        self.adapter: TypeAdapter = TypeAdapter(_pydantic_compatible(annotation))
+        try:
+            self.adapter: TypeAdapter = TypeAdapter(_pydantic_compatible(annotation))
+        except PydanticSchemaGenerationError as error:
+            raise ConfigurationError(_unsupported_type_message(self.name, error)) from None
         self.validator = SchemaValidator(reply_core_schema(self.adapter.core_schema))
         self._schema: dict[str, Any] | None = None
         self.has_enums = _mentions_enum(annotation)
@@ -120,6 +124,17 @@ class OutputType:
             return self.validate(value)
         except ValidationError as error:
             raise ReplyMismatch(_feedback(error, self.name)) from None
+
+
+def _unsupported_type_message(return_type: str, error: PydanticSchemaGenerationError) -> str:
+    """What to do when a return type (or a type inside it) is a plain class Pydantic cannot build."""
+    found = re.search(r"schema for <class '(?:[\w.]*\.)?(\w+)'>", str(error))
+    culprit = found.group(1) if found else return_type
+    where = "" if culprit == return_type else f" (inside {return_type})"
+    return (
+        f"the return type {culprit}{where} is a plain class, which byllm cannot build from a reply: "
+        f"make {culprit} an obj (Jac) or a @dataclass or Pydantic model (Python) whose fields have types"
+    )
 
 
 @lru_cache(maxsize=1024)

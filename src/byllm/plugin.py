@@ -94,11 +94,56 @@ class ResultCheck:
     @hookimpl(wrapper=True)
     def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Any:
         """Let the call run, then check a result byllm did not produce."""
-        result = yield
+        try:
+            result = yield
+        except Exception as error:
+            explained = _explained(error, model)
+            if explained is error:
+                raise
+            raise explained from None
         record = getattr(model, "last_call", None)
         if record is not None and record.value is result:
             return result
         return _checked(model, caller, result)
+
+
+def _explained(error: Exception, model: Any) -> Exception:
+    """A "no provider serves the model" error, reworded when an installed call_llm plugin never saw the call.
+
+    Pluggy calls the latest-registered plugin first; when that one hands the call to
+    ``model.invoke`` for a model only another plugin serves, telling the user to
+    install a plugin would be wrong: it is installed, just not reached.
+    """
+    from byllm.errors import ConfigurationError
+
+    model_name = getattr(model, "model_name", None)
+    message = str(error)
+    if not isinstance(error, ConfigurationError) or "no provider" not in message or repr(model_name) not in message:
+        return error
+    from jaclang.runtimelib import machine
+
+    in_call_order = [
+        implementation
+        for implementation in reversed(machine.plugin_manager.hook.call_llm.get_hookimpls())
+        if not (implementation.wrapper or implementation.hookwrapper) and implementation.plugin_name != "byllm"
+    ]
+    codes = {implementation.function.__code__: implementation for implementation in in_call_order}
+    traceback = error.__traceback__
+    first = None
+    while traceback is not None and first is None:  # the outermost plugin frame is the one that was asked first
+        first = codes.get(traceback.tb_frame.f_code)
+        traceback = traceback.tb_next
+    if first is None:
+        return error
+    not_reached = [implementation.plugin_name for implementation in in_call_order[in_call_order.index(first) + 1 :]]
+    if not not_reached:
+        return error
+    return ConfigurationError(
+        f"no provider serves the model {model_name!r} for the plugin that answered first: call_llm of "
+        f"{first.plugin_name!r} passed the call to byllm, so {', '.join(map(repr, not_reached))} (installed) never "
+        f"saw it; mark the call_llm of the plugin serving {model_name!r} @hookimpl(tryfirst=True), or have "
+        f"{first.plugin_name!r} return None for models it does not serve"
+    )
 
 
 def _checked(model: Any, caller: Callable, result: Any) -> Any:
