@@ -2,7 +2,8 @@
 
 The blocks are read from the spec at test time: the vendored copy
 ``docs/spec/byllm-plugins.md`` and, when it exists, the team's shared copy
-``../shared/spec/byllm-plugins.md``. Each block is compiled exactly as written
+``../shared/spec/byllm-plugins.md`` (tests are parametrized over the copies
+present, so none skips in a fresh clone). Each block is compiled exactly as written
 and run as module code; plugin classes are registered on the real plugin
 manager and answer ``by llm()`` calls made with the mock model. Snippets that
 use names without importing them (``@hookimpl def call_llm(...)``, the
@@ -28,7 +29,7 @@ from byllm.lib import Model, by
 from byllm.plugin import ByllmMachine
 from jaclang.runtimelib import machine as jac_machine
 from jaclang.runtimelib.machine import JacMachineSpec, JacPluginManager, hookimpl
-from plugin_packages.spec_document import SHARED_SPEC, VENDORED_SPEC, CodeBlock, code_blocks
+from plugin_packages.spec_document import VENDORED_SPEC, CodeBlock, code_blocks, spec_copies, spec_copy_id
 from plugin_packages.venvs import EXAMPLE_PLUGINS, PluginVenv, examples_venv
 
 # The names the spec's complete examples import; the short snippets assume them.
@@ -52,14 +53,10 @@ CHECKED_HEADINGS = {
 }  # fmt: skip
 
 
-@pytest.fixture(params=["vendored", "shared"])
+@pytest.fixture(params=spec_copies(), ids=spec_copy_id)
 def spec_path(request: pytest.FixtureRequest) -> Path:
-    """The spec copy under test; the shared copy is skipped when it is not there."""
-    if request.param == "vendored":
-        return VENDORED_SPEC
-    if not SHARED_SPEC.is_file():
-        pytest.skip(f"no shared spec at {SHARED_SPEC} (only the vendored copy is checked)")
-    return SHARED_SPEC
+    """The spec copy under test: the vendored one, and the shared one where it exists (nothing skips)."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +113,9 @@ def test_every_python_block_of_the_spec_has_a_check(spec_path: Path) -> None:
     assert sorted(headings) == sorted(CHECKED_HEADINGS)
 
 
-def test_vendored_spec_is_the_shared_spec() -> None:
-    if not SHARED_SPEC.is_file():
-        pytest.skip(f"no shared spec at {SHARED_SPEC}")
-    assert VENDORED_SPEC.read_text() == SHARED_SPEC.read_text(), "refresh docs/spec/byllm-plugins.md"
+@pytest.mark.parametrize("copy", spec_copies(), ids=spec_copy_id)
+def test_every_spec_copy_is_the_vendored_spec(copy: Path) -> None:
+    assert copy.read_text() == VENDORED_SPEC.read_text(), "refresh docs/spec/byllm-plugins.md"
 
 
 # -- the full plugin examples ---------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The repository vendors a copy at ``docs/spec/byllm-plugins.md``; when the
 team's shared copy (``../shared/spec/byllm-plugins.md`` next to the repository)
-exists, it is checked too.
+exists, it is checked too; :func:`spec_copies` lists the copies present.
 """
 
 from __future__ import annotations
@@ -68,5 +68,14 @@ def spec_test_program(model_expression: str) -> str:
 
 
 def spec_copies() -> list[Path]:
-    """The spec files to test: the vendored copy, and the shared one when present."""
+    """The spec files to test: the vendored copy (always there), and the shared one when present.
+
+    Tests parametrize over this list, so a fresh clone without the shared copy
+    runs them on the vendored copy only, and nothing skips.
+    """
     return [path for path in (VENDORED_SPEC, SHARED_SPEC) if path.is_file()]
+
+
+def spec_copy_id(path: Path) -> str:
+    """A test id for a spec copy: ``vendored`` or ``shared``."""
+    return "vendored" if path == VENDORED_SPEC else "shared"
