@@ -505,3 +505,138 @@ def quota_exceeded(wait: float) -> Scripted:
     """A 429 as OpenAI sends it when a rate limit is reached, asking to wait ``wait`` seconds."""
     return error(429, "Rate limit reached for requests", headers={
         "retry-after": f"{wait:.3f}", "retry-after-ms": str(int(wait * 1000) + 1)})
+
+
+# -- scale-out (issue 13): the OpenAI Batch API ------------------------------------------
+class FakeBatchAPI:
+    """Files and batches as the OpenAI Batch API serves them, each line answered by a chat ``responder``.
+
+    ``POST /v1/files`` (multipart, ``purpose=batch``) stores a JSONL file;
+    ``POST /v1/batches`` answers every line at once through the responder and
+    writes the output file (status 200 lines) and the error file (the others);
+    ``GET /v1/batches/{id}`` reports ``in_progress`` for the first
+    ``polls_before_done`` retrievals, then ``completed``; ``GET
+    /v1/files/{id}/content`` returns a file. ``lines_answered`` counts lines.
+    """
+
+    def __init__(self, responder: Responder, *, polls_before_done: int = 1) -> None:
+        self.responder = responder
+        self.polls_before_done = polls_before_done
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.lines_answered = 0
+        self._polls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def answer(self, request: RecordedRequest) -> Scripted | None:
+        """The reply to a Batch API request, or ``None`` when the path is not one of its endpoints."""
+        path = request.path.split("?", 1)[0].rstrip("/")
+        if request.method == "POST" and path == "/v1/files":
+            return self._upload(request)
+        if request.method == "POST" and path == "/v1/batches":
+            return self._create(request)
+        if request.method == "GET" and path.startswith("/v1/batches/"):
+            return self._retrieve(path.rsplit("/", 1)[1])
+        if request.method == "GET" and path.startswith("/v1/files/") and path.endswith("/content"):
+            content = self.files.get(path.split("/")[3])
+            if content is None:
+                return error(404, "No such file")
+            return Scripted(raw=content, content_type="application/jsonl")
+        return None
+
+    def _upload(self, request: RecordedRequest) -> Scripted:
+        content = _multipart_file(request)
+        file_id = f"file-{next(_ids)}"
+        with self._lock:
+            self.files[file_id] = content
+        return Scripted(body={"id": file_id, "object": "file", "bytes": len(content), "created_at": 1_700_000_000,
+                              "filename": "batch.jsonl", "purpose": "batch", "status": "processed"})
+
+    def _create(self, request: RecordedRequest) -> Scripted:
+        body = request.body
+        content = self.files.get(body.get("input_file_id", ""))
+        if content is None:
+            return error(400, "input_file_id names no uploaded file")
+        outputs: list[str] = []
+        errors: list[str] = []
+        for line in content.decode().splitlines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            reply = self.responder(RecordedRequest("POST", entry["url"], request.headers, entry["body"]))
+            result = json.dumps({"id": f"batch_req_{next(_ids)}", "custom_id": entry["custom_id"], "error": None,
+                                 "response": {"status_code": reply.status, "request_id": f"req_{next(_ids)}",
+                                              "body": reply.body}})
+            (outputs if reply.status == 200 else errors).append(result)
+        batch_id = f"batch_{next(_ids)}"
+        output_id = self._store_lines(outputs)
+        error_id = self._store_lines(errors)
+        with self._lock:
+            self.lines_answered += len(outputs) + len(errors)
+            self.batches[batch_id] = {
+                "id": batch_id, "object": "batch", "endpoint": body.get("endpoint"), "errors": None,
+                "input_file_id": body["input_file_id"], "completion_window": body.get("completion_window", "24h"),
+                "status": "validating", "output_file_id": None, "error_file_id": None,
+                "created_at": 1_700_000_000, "metadata": body.get("metadata"),
+                "request_counts": {"total": len(outputs) + len(errors), "completed": 0, "failed": 0},
+                "_done": {"output_file_id": output_id, "error_file_id": error_id,
+                          "request_counts": {"total": len(outputs) + len(errors), "completed": len(outputs),
+                                             "failed": len(errors)}},
+            }
+        return Scripted(body=self._public(batch_id))
+
+    def _store_lines(self, lines: list[str]) -> str | None:
+        if not lines:
+            return None
+        file_id = f"file-{next(_ids)}"
+        with self._lock:
+            self.files[file_id] = ("\n".join(lines) + "\n").encode()
+        return file_id
+
+    def _retrieve(self, batch_id: str) -> Scripted:
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return error(404, f"No batch {batch_id}")
+            self._polls[batch_id] += 1
+            if self._polls[batch_id] > self.polls_before_done:
+                batch.update(batch["_done"], status="completed")
+            else:
+                batch["status"] = "in_progress"
+        return Scripted(body=self._public(batch_id))
+
+    def _public(self, batch_id: str) -> dict[str, Any]:
+        return {key: value for key, value in self.batches[batch_id].items() if not key.startswith("_")}
+
+
+def _multipart_file(request: RecordedRequest) -> bytes:
+    """The ``file`` part of a multipart/form-data body (the handler stored it as text)."""
+    boundary = request.headers.get("content-type", "").split("boundary=", 1)[1].strip('"')
+    raw = request.body.encode() if isinstance(request.body, str) else json.dumps(request.body).encode()
+    for part in raw.split(b"--" + boundary.encode()):
+        head, _, content = part.partition(b"\r\n\r\n")
+        if b'name="file"' in head:
+            return content.rsplit(b"\r\n", 1)[0]
+    raise ValueError("multipart body without a file part")
+
+
+class FakeBatchServer(FakeLLMServer):
+    """The fake server with the OpenAI Batch API (:class:`FakeBatchAPI`) in front of its chat endpoint."""
+
+    def __init__(self, *, responder: Responder, polls_before_done: int = 1, **options: Any) -> None:
+        super().__init__(responder=responder, record=False, **options)
+        self.batch_api = FakeBatchAPI(responder, polls_before_done=polls_before_done)
+        self._server.RequestHandlerClass = _BatchHandler
+
+    def next_reply(self, request: RecordedRequest) -> Scripted:
+        """Batch API requests first, then the chat endpoint as usual."""
+        return self.batch_api.answer(request) or super().next_reply(request)
+
+
+class _BatchHandler(_Handler):
+    """The fake server's handler, with GET for batch retrieval and file content."""
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server naming)
+        request = RecordedRequest(method="GET", path=self.path, body=None,
+                                  headers={key.lower(): value for key, value in self.headers.items()})
+        self._send_json(self.server.fake.next_reply(request))
