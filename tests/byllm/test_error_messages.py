@@ -8,8 +8,11 @@ import pytest
 
 from byllm.errors import ConfigurationError
 from byllm.lib import Model, by
-from byllm.plugin import ResultCheck
 from jaclang.runtimelib.machine import hookimpl
+from jaclang.runtimelib.machine import plugin_manager as installed_plugin_manager
+
+# byllm's checks plugin as installed (entry point byllm-checks), wherever its module lives.
+ResultCheck = installed_plugin_manager.get_plugin("byllm-checks")
 
 
 class Point:
