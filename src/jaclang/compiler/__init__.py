@@ -46,9 +46,18 @@ def jac_to_ast(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str
 
 def compile_jac(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str, str]] = ()) -> CodeType:
     """Compile Jac ``source`` to a code object; every failure is a :class:`JacSyntaxError`."""
+    import ast
+
     module = jac_to_ast(source, filename, annexes)
     try:
-        return compile(module, filename, "exec", dont_inherit=True)
+        try:
+            return compile(module, filename, "exec", dont_inherit=True)
+        except TypeError as error:
+            if "lineno" not in str(error) and "col_offset" not in str(error):
+                raise
+            # A generated node escaped `place` (a compiler bug): locate it from its parent and go on.
+            ast.fix_missing_locations(module)
+            return compile(module, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
         from jaclang.compiler.errors import source_line_at
 

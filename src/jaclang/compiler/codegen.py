@@ -12,8 +12,9 @@ import ast
 from jaclang.compiler import syntax_tree as st
 from jaclang.compiler.astbuild import TESTS_REGISTRY, Scope, SemText, function_def
 from jaclang.compiler.declarations import DeclarationGenerator
-from jaclang.compiler.expressions import RUNTIME, place, runtime_uses, token_text
+from jaclang.compiler.expressions import RUNTIME, fill_position, place, runtime_uses, token_text
 from jaclang.compiler.fstrings import string_value
+from jaclang.compiler.gc_pause import collector_paused
 from jaclang.compiler.signatures import build_arguments
 
 
@@ -60,12 +61,16 @@ class CodeGenerator(DeclarationGenerator):
             prelude.append(
                 ast.Assign(targets=[ast.Name(id=TESTS_REGISTRY, ctx=ast.Store())], value=ast.List(elts=[], ctx=ast.Load()))
             )
+        first = body[0] if body and getattr(body[0], "lineno", None) is not None else None
+        start = (first.lineno, first.col_offset, first.end_lineno, first.end_col_offset) if first else (1, 0, 1, 0)
         for statement in prelude:
-            ast.copy_location(statement, body[0] if body else ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0))
-            if getattr(statement, "lineno", None) is None:
-                statement.lineno, statement.col_offset, statement.end_lineno, statement.end_col_offset = 1, 0, 1, 0
+            fill_position(statement, start)
         result.body = docstring + prelude + body
-        ast.fix_missing_locations(result)
+        # Every statement was built through `place`, which locates whole subtrees, so no
+        # `ast.fix_missing_locations` pass over the module is needed; this covers stragglers.
+        for statement in result.body:
+            if getattr(statement, "lineno", None) is None:
+                fill_position(statement, start)
         return result
 
     def _collect(self, items: list[st.Node]) -> None:
@@ -194,4 +199,5 @@ def _split_module_docstring(items: list[st.Node]) -> list[st.Node]:
 
 def generate(module: st.Module, source: str, filename: str) -> ast.Module:
     """The Python module for a parsed Jac source."""
-    return CodeGenerator(source, filename).module(module)
+    with collector_paused():
+        return CodeGenerator(source, filename).module(module)

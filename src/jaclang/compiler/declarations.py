@@ -16,7 +16,7 @@ from jaclang.compiler.astbuild import (
     function_def,
     is_simple_constant,
 )
-from jaclang.compiler.expressions import SPECIAL_METHODS, place, runtime, token_text
+from jaclang.compiler.expressions import SPECIAL_METHODS, copy_position, place, runtime, token_text
 from jaclang.compiler.fstrings import string_value
 from jaclang.compiler.signatures import add_self_parameter, build_arguments
 from jaclang.compiler.spatial import SpatialGenerator
@@ -28,7 +28,7 @@ class _SelfStripper(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         """Replace ``self.X`` by ``X``."""
         if isinstance(node.value, ast.Name) and node.value.id == "self":
-            return ast.copy_location(ast.Name(id=node.attr, ctx=ast.Load()), node)
+            return copy_position(ast.Name(id=node.attr, ctx=ast.Load()), node)
         return self.generic_visit(node)
 
 
@@ -94,7 +94,7 @@ class DeclarationGenerator(SpatialGenerator):
             for child in ast.walk(node):
                 if isinstance(child, ast.Name) and child.id in qualified:
                     child.id = qualified[child.id]
-            return ast.copy_location(ast.Constant(value=ast.unparse(node)), node)
+            return copy_position(ast.Constant(value=ast.unparse(node)), node)
 
         return translate
 

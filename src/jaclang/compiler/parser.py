@@ -10,14 +10,14 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Iterator
-
-from typing import Any
+from typing import Any, Iterator
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from jaclang.compiler.errors import JacSyntaxError, source_line_at
+from jaclang.compiler.gc_pause import collector_paused
+from jaclang.compiler.lalr_driver import FastParser, FastPathRejected
 from jaclang.compiler.tree_builder import JacTreeBuilder
 
 GRAMMAR_PATH = Path(__file__).with_name("jac.lark")
@@ -103,13 +103,19 @@ class LambdaTagger:
         tokens: list[Token] = []
         self._local.tokens = tokens
         tokens.extend(stream)
-        for index, token in enumerate(tokens):
-            if token.type == "LAMBDA" and _is_typed_lambda(tokens, index):
-                tokens[index] = Token.new_borrow_pos("TYPED_LAMBDA", token.value, token)
+        retag_typed_lambdas(tokens)
         yield from tokens
 
 
+def retag_typed_lambdas(tokens: list[Token]) -> None:
+    """Retag, in place, each ``lambda`` token that starts a typed lambda as ``TYPED_LAMBDA``."""
+    for index, token in enumerate(tokens):
+        if token.type == "LAMBDA" and _is_typed_lambda(tokens, index):
+            tokens[index] = Token.new_borrow_pos("TYPED_LAMBDA", token.value, token)
+
+
 _parser: Lark | None = None
+_fast_parser: FastParser | None = None
 _tagger = LambdaTagger()
 _parser_lock = threading.Lock()
 
@@ -124,7 +130,7 @@ def _grammar_cache_path() -> str | bool:
 
 def get_parser() -> Lark:
     """The shared LALR parser for Jac, built (or loaded from Lark's cache) on first use."""
-    global _parser
+    global _parser, _fast_parser
     with _parser_lock:
         if _parser is None:
             options = dict(
@@ -139,12 +145,24 @@ def get_parser() -> Lark:
                 _parser = Lark.open(str(GRAMMAR_PATH), cache=_grammar_cache_path(), **options)
             except OSError:
                 _parser = Lark.open(str(GRAMMAR_PATH), **options)
+            _fast_parser = FastParser(_parser, retag_typed_lambdas)
     return _parser
+
+
+def parse_with_lark(source: str, start: str = "start") -> Any:
+    """Parse with Lark's own lexer and parser loop (the reference path; it raises Lark's errors)."""
+    return get_parser().parse(source, start=start)
 
 
 def parse(source: str, filename: str = "<jac>", start: str = "start") -> Any:
     """Parse Jac ``source`` into its syntax tree (a ``Module``, or an expression for ``fexpr``); raise :class:`JacSyntaxError` pointing at the offending token."""
     parser = get_parser()
+    assert _fast_parser is not None
+    try:
+        with collector_paused():
+            return _fast_parser.parse(source, start)
+    except FastPathRejected:
+        pass  # Lark's own path re-parses and raises the error the reports are built on
     try:
         return parser.parse(source, start=start)
     except UnexpectedInput as error:

@@ -14,7 +14,7 @@ from typing import Any
 
 from jaclang.compiler import syntax_tree as st
 from jaclang.compiler.astbuild import Scope
-from jaclang.compiler.expressions import _spanning, place, runtime
+from jaclang.compiler.expressions import _spanning, copy_position, place, runtime
 from jaclang.compiler.statements import StatementGenerator
 
 EDGE_PARAMETER = "__jac_edge"
@@ -34,8 +34,8 @@ def _attribute_of(parameter: str, comparison: ast.expr) -> ast.expr:
     for node in ast.walk(comparison):
         if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
             name = node.left
-            node.left = ast.copy_location(
-                ast.Attribute(value=ast.copy_location(ast.Name(id=parameter, ctx=ast.Load()), name), attr=name.id, ctx=ast.Load()),
+            node.left = copy_position(
+                ast.Attribute(value=copy_position(ast.Name(id=parameter, ctx=ast.Load()), name), attr=name.id, ctx=ast.Load()),
                 name,
             )
     return comparison

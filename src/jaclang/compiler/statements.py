@@ -40,6 +40,9 @@ def _copy_located(node: ast.stmt, where: ast.AST) -> ast.stmt:
 class StatementGenerator(ExpressionGenerator):
     """Builds Python statements; declarations inside blocks are delegated to :meth:`declaration`."""
 
+    # How many `continue` statements have been generated (a for-to body without one needs no rewrite).
+    continues_generated = 0
+
     def declaration(self, node: st.Declaration, scope: Scope) -> tuple[ast.stmt, list[SemText]]:
         """A declaration and its sem texts (provided by :class:`DeclarationGenerator`)."""
         raise NotImplementedError
@@ -111,7 +114,10 @@ class StatementGenerator(ExpressionGenerator):
         return ast.Nonlocal(names=names) if node.nonlocal_ else ast.Global(names=names)
 
     def _stmt_WordStatement(self, node: st.WordStatement, scope: Scope) -> ast.stmt:
-        return _WORD_STATEMENTS[str(node.word)]()
+        word = str(node.word)
+        if word == "continue":
+            self.continues_generated += 1
+        return _WORD_STATEMENTS[word]()
 
     def _else(self, block: st.Block | None, scope: Scope) -> list[ast.stmt]:
         return self.block(block, scope) if block is not None else []
@@ -140,7 +146,10 @@ class StatementGenerator(ExpressionGenerator):
             raise self.error(f"expected 'to' in a counting for loop, found {node.keyword!s}", node.keyword)
         initial = place(ast.Assign(targets=[self.exprlist_target(node.target)], value=self.expr(node.start)), node)
         step = [place(self.statement(node.step, Scope("function"))[0], node.step)]
-        body = [_ContinueWithStep(step).visit(statement) for statement in self.block(node.body, scope)]
+        continues_before = self.continues_generated
+        body: list = self.block(node.body, scope)
+        if self.continues_generated != continues_before:  # only then is the body worth rewriting
+            body = [_ContinueWithStep(step).visit(statement) for statement in body]
         flat: list[ast.stmt] = []
         for statement in body:
             flat.extend(statement if isinstance(statement, list) else [statement])

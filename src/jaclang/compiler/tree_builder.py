@@ -19,6 +19,16 @@ Children = list[Any]
 
 def locate(node: st.Node, children: Children) -> st.Node:
     """Give ``node`` the span from its first located child to its last."""
+    if children:
+        # Fast path: both ends are tokens or located nodes (lists and None have no ``line``).
+        first, last = children[0], children[-1]
+        try:
+            if first.line is not None and last.line is not None:
+                node.line, node.column = first.line, first.column
+                node.end_line, node.end_column = last.end_line, last.end_column
+                return node
+        except AttributeError:
+            pass
     first = _located(children, False)
     if first is not None:
         last = _located(children, True)
