@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 CHARACTERS_PER_TOKEN = 4  # a conservative estimate of a request's input tokens before it is sent
 REDIS_RETRY_SECONDS = 30.0  # after a Redis failure, the in-process schedule is used this long
+# A request admitted a little after its slot may make up this share of an interval, so the wake-up
+# and round-trip delay of each admission does not pile up into a rate below the limit.
+CATCH_UP = 0.5
 
 
 # -- limits and buckets ---------------------------------------------------------------
@@ -121,7 +124,7 @@ class MemoryStore:
         with self._lock:
             now = time.monotonic()
             wait = self._paused_until.get(bucket, 0.0) - now
-            request_tat = max(self._request_tat.get(bucket, 0.0), now)
+            request_tat = max(self._request_tat.get(bucket, 0.0), now - limits.request_interval * CATCH_UP)
             if limits.request_interval:
                 wait = max(wait, request_tat - now)
             token_tat = max(self._token_tat.get(bucket, 0.0), now) + tokens * limits.token_interval
@@ -156,7 +159,7 @@ class MemoryStore:
 # -- the Redis store ----------------------------------------------------------------
 # Times are microseconds on the Redis server's clock, so every machine shares one clock.
 # KEYS: request schedule, token schedule, pause. ARGV: request interval, token interval (µs per token),
-# token burst (tokens), tokens of this request. Returns 0 (admitted) or the microseconds to wait.
+# token burst (tokens), tokens of this request, catch-up (intervals). Returns 0 (admitted) or µs to wait.
 _ACQUIRE = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
@@ -164,7 +167,7 @@ local request_interval = tonumber(ARGV[1])
 local token_interval = tonumber(ARGV[2])
 local tokens = tonumber(ARGV[4])
 local wait = tonumber(redis.call('GET', KEYS[3]) or '0') - now
-local request_tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local request_tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now - request_interval * tonumber(ARGV[5]))
 if request_interval > 0 then
   wait = math.max(wait, request_tat - now)
 end
@@ -230,7 +233,7 @@ class RedisStore:
     def acquire(self, bucket: str, limits: Limits, tokens: int) -> float:
         """See :meth:`LimitStore.acquire`."""
         waited = self._acquire(keys=self._keys(bucket), args=[
-            round(limits.request_interval * 1e6), limits.token_interval * 1e6, limits.token_burst, tokens])
+            round(limits.request_interval * 1e6), limits.token_interval * 1e6, limits.token_burst, tokens, CATCH_UP])
         return int(waited) / 1e6
 
     def settle(self, bucket: str, limits: Limits, extra_tokens: int) -> None:
@@ -572,9 +575,36 @@ def _after_failure(ticket: Ticket | None, error: BaseException) -> None:
         publish_pause(ticket.bucket, seconds)
 
 
+def share_retry_after(error: BaseException, retry_after: float | None, wait: float) -> float:
+    """Before a provider retries: publish a 429's ``Retry-After`` to every worker, and honour theirs.
+
+    A transport retry observer (``byllm.providers.transport.retry_observers``);
+    it acts only inside a rate-limited completion (``current_bucket`` is set).
+    """
+    bucket = current_bucket.get()
+    setup = configured() if bucket is not None else None
+    if bucket is None or setup is None:
+        return wait
+    from byllm.errors import RateLimitError
+
+    if isinstance(error, RateLimitError) and retry_after:
+        publish_pause(bucket, retry_after)
+    return max(wait, setup[0].paused_for(bucket))
+
+
 class RateLimitPlugin:
     """The ``byllm-ratelimit`` entry point: its hooks are registered only while a rate limit is configured."""
 
 
 add_feature(Feature("byllm-ratelimit:gate", RateLimitPlugin, RateLimitGate, wanted))
 add_feature(Feature("byllm-ratelimit:hooks", RateLimitPlugin, RateLimitWrapper, wanted))
+
+
+def _observe_transport_retries() -> None:
+    from byllm.providers import transport
+
+    if share_retry_after not in transport.retry_observers:
+        transport.retry_observers.append(share_retry_after)
+
+
+_observe_transport_retries()

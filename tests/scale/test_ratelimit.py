@@ -23,7 +23,7 @@ from byllm.plugin import ByllmMachine
 from byllm.plugins.activation import forget_requests
 from byllm.providers.clients import clear_clients
 from byllm.settings import ENVIRONMENT_VARIABLES, forget_settings, reload_settings
-from fake_server import FakeLLMServer, QuotaResponder, openai_text
+from fake_server import FakeLLMServer, QuotaResponder, openai_text, quota_exceeded
 
 from conftest import word_responder
 
@@ -256,3 +256,43 @@ def test_a_failing_redis_falls_back_to_the_per_process_limit(limited) -> None:
     finally:
         server.stop()
     assert quota.total_over_quota == 0
+
+
+def test_a_429_retried_inside_the_provider_pauses_every_caller_of_the_key(limited) -> None:
+    import threading
+
+    limited.setenv("BYLLM_RATE_LIMIT", "memory")
+    reload_settings()
+    received: list[tuple[float, str]] = []
+    limited_once = threading.Event()
+
+    def limit_b_once(request):
+        word = request.body["messages"][-1]["content"].split('= "')[1].split('"')[0]
+        received.append((time.monotonic(), word))
+        if word == "b" and not limited_once.is_set():
+            limited_once.set()
+            return quota_exceeded(0.4)
+        return word_responder(request)
+
+    server = FakeLLMServer(responder=limit_b_once, record=False).start()
+    try:
+        def shouter_with(max_retries: int):
+            @by(Model("gpt-4o-mini", base_url=server.openai_url, api_key=KEY, max_retries=max_retries))
+            def shout(word: str) -> str:
+                """Shout the word."""
+
+            return shout
+
+        patient, impatient = shouter_with(2), shouter_with(0)
+        assert patient("a") == "A"  # the bucket's first call (it goes alone)
+        worker = threading.Thread(target=patient, args=("b",))  # meets the 429, retried inside the provider
+        worker.start()
+        assert limited_once.wait(10)
+        limited_at = received[-1][0]
+        assert impatient("c") == "C"  # same key, another model: held back by the pause the retry published
+        worker.join(10)
+    finally:
+        server.stop()
+    later = [(moment, word) for moment, word in received if moment > limited_at]
+    assert sorted(word for _, word in later) == ["b", "c"]
+    assert all(moment >= limited_at + 0.4 for moment, _ in later)

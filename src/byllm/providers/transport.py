@@ -272,6 +272,10 @@ def _seconds(text: str | None, per_second: float) -> float | None:
 
 
 # -- the retry loop ------------------------------------------------------------------
+# Called before each retry with (the error, the server's Retry-After or None, the wait chosen); each returns
+# the wait to use. byllm.ratelimit adds one: a Retry-After pauses every worker sharing the key, and a pause
+# another worker published is honoured here too.
+retry_observers: list[Callable[[ProviderError, "float | None", float], float]] = []
 def _next_step(error: Exception, classify: Classifier, policy: RetryPolicy, failures: int, provider: str) -> float | Exception:
     """Seconds to wait before the next attempt after ``error``, or the error to give up with.
 
@@ -287,12 +291,16 @@ def _next_step(error: Exception, classify: Classifier, policy: RetryPolicy, fail
         if isinstance(mapped, ProviderError):
             mapped.attempts = failures
         return mapped
+    if mapped.retry_after is not None:
+        mapped.error.retry_after = mapped.retry_after  # type: ignore[attr-defined]  (read by byllm.ratelimit)
     if mapped.retry_after is not None and mapped.retry_after > MAX_RETRY_AFTER:
         return _gave_up(mapped.error, failures, f"the server asked to wait {mapped.retry_after:.0f} s, longer than "
                         f"byllm waits ({MAX_RETRY_AFTER:.0f} s)")
     if failures > policy.max_retries:
         return _gave_up(mapped.error, failures, f"max_retries={policy.max_retries}")
     wait = policy.backoff_delay(failures) if mapped.retry_after is None else mapped.retry_after
+    for observe in retry_observers:
+        wait = observe(mapped.error, mapped.retry_after, wait)
     logger.info("%s: retry %d/%d in %.3fs after: %s", provider, failures, policy.max_retries, wait, mapped.error)
     return wait
 
