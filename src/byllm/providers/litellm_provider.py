@@ -7,10 +7,11 @@ its transport; LiteLLM's own retries are switched off in favour of byllm's.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-from byllm.errors import ByLLMError, ConfigurationError
+from byllm.errors import ConfigurationError
 from byllm.providers.base import CompletionRequest
 from byllm.providers.openai_provider import OpenAICompatibleProvider
 from byllm.providers.transport import Connection, Transport
@@ -78,11 +79,14 @@ class LiteLLMProvider(OpenAICompatibleProvider):
 
     def wants_schema(self, request: CompletionRequest) -> bool:
         """The ``json_mode`` setting, else whether LiteLLM says the model supports response schemas."""
-        if self.json_mode is not None:
-            return bool(self.json_mode)
-        try:
-            return bool(_litellm().supports_response_schema(model=request.model))
-        except ByLLMError:
-            raise
-        except Exception:  # unknown models: describe the schema in the prompt only
-            return False
+        return bool(self.json_mode) if self.json_mode is not None else supports_response_schema(request.model)
+
+
+@functools.lru_cache(maxsize=256)
+def supports_response_schema(model: str) -> bool:
+    """Whether LiteLLM knows ``model`` to take a ``response_format`` JSON schema (asked once per model)."""
+    litellm = _litellm()
+    try:
+        return bool(litellm.supports_response_schema(model=model))
+    except Exception:  # unknown models: describe the schema in the prompt only
+        return False
