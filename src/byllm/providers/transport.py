@@ -4,7 +4,7 @@ A *transport* is the swappable part of a provider: it sends the JSON-shaped wire
 body a provider built over a :class:`Connection` (base URL, key, timeout,
 headers) and returns the wire response, or an iterable of events for a stream.
 :class:`SDKTransport` uses an official SDK; an own HTTP client only has to offer
-the same three methods.
+the same two methods.
 
 Retries are byllm's, the same for every transport: exponential backoff with full
 jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
