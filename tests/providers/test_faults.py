@@ -33,10 +33,12 @@ needs_litellm = pytest.mark.skipif(importlib.util.find_spec("litellm") is None, 
 
 
 LITELLM_FAULTS = {"429-none", "500-nan", "503-http-date"}
+SLOW = 2.0  # seconds an injected slow reply takes: past every timeout used here
 
 
 def provider_for(kind: str, fake_server: FakeLLMServer, **config: Any) -> Any:
-    settings = {"api_key": KEY, "retry_backoff": 0.001, "timeout": 0.3, **config}
+    # Timeouts generous enough for a loaded machine; the injected slow replies take longer still.
+    settings = {"api_key": KEY, "retry_backoff": 0.001, "timeout": 1.0, **config}
     if kind == "anthropic":
         return builtin_provider("anthropic/claude-3-5-haiku-latest", {"base_url": fake_server.url, **settings})
     if kind == "litellm":
@@ -54,7 +56,7 @@ def test_every_fault_form_is_retried_then_the_call_succeeds(kind: str, fake_serv
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     provider = provider_for(kind, fake_server, max_retries=1)
     request = CompletionRequest(model=provider.model_id("openai/fake-model"), messages=REQUEST.messages)
-    faults = transient_faults(good_reply(kind), slow_seconds=1.0)
+    faults = transient_faults(good_reply(kind), slow_seconds=SLOW)
     if kind == "litellm":  # LiteLLM is slow per call: one Retry-After form per status is enough there
         faults = {name: fault for name, fault in faults.items() if name in LITELLM_FAULTS or not name[:3].isdigit()}
     for name, fault in faults.items():
@@ -74,7 +76,7 @@ def test_every_fault_form_is_retried_then_the_call_succeeds(kind: str, fake_serv
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 def test_every_fault_form_is_a_typed_error_when_retries_run_out(kind: str, fake_server: FakeLLMServer) -> None:
     provider = provider_for(kind, fake_server, max_retries=0)
-    for name, fault in transient_faults(good_reply(kind), slow_seconds=1.0).items():
+    for name, fault in transient_faults(good_reply(kind), slow_seconds=SLOW).items():
         fake_server.script(fault)
         with pytest.raises(ProviderError, match=r"gave up after 1 attempt\b") as raised:
             provider.complete(REQUEST)
@@ -162,11 +164,11 @@ def word_of(request: RecordedRequest) -> str:
 
 def run_with_faults(fake_server: FakeLLMServer) -> tuple[dict[str, list[Any]], FaultInjector]:
     injector = FaultInjector(shout, call_id=word_of, rate=0.2, seed=20241130, max_faults_per_call=MAX_RETRIES,
-                             slow_seconds=1.0)
+                             slow_seconds=SLOW)
     fake_server.responder = injector
     fake_server.record = False
     llm = Model("gpt-4o-mini", base_url=fake_server.openai_url, api_key=KEY, max_retries=MAX_RETRIES,
-                retry_backoff=0.001, timeout=0.25)
+                retry_backoff=0.001, timeout=1.0)
 
     @by(llm)
     def echo(word: str) -> str:
