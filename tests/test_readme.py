@@ -102,3 +102,42 @@ def test_readme_testing_section_blocks_run(tmp_path: Path) -> None:
     assert len(blocks) == 2
     for index, (code, _) in enumerate(blocks):
         run_python_block(code, tmp_path, index)
+
+
+# -- every other Python block of the README ------------------------------------------------
+
+CONTINUES = re.compile(r"<!-- continues the (first program|previous block) -->\n```python\n")
+
+
+def readme_programs() -> list[tuple[str, str]]:
+    """The README's Python blocks outside the testing section, as runnable programs.
+
+    A block marked ``<!-- continues the first program -->`` (or ``previous block``)
+    runs after the code it continues; the expected output is every block's comments.
+    """
+    text = README.read_text()
+    text = text[: text.index("## Testing your programs")] + text[text.index("## Benchmarks") :]
+    programs: list[tuple[str, str]] = []
+    first = previous = ""
+    for match in re.finditer(r"(<!-- (?P<mark>[^>]+) -->\n)?```python\n(?P<code>.*?)```", text, re.DOTALL):
+        code, mark = match.group("code"), match.group("mark") or ""
+        if mark.startswith("not run:"):
+            compile(code, "README.md", "exec")
+            continue
+        if mark == "continues the first program":
+            code = first + "\n" + code
+        elif mark == "continues the previous block":
+            code = previous + "\n" + code
+        first = first or code
+        previous = code
+        programs.append((code, mark))
+    return programs
+
+
+def test_every_readme_python_block_runs_and_prints_what_it_says(tmp_path: Path) -> None:
+    programs = readme_programs()
+    assert len(programs) >= 5
+    for index, (code, _mark) in enumerate(programs):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert result.returncode == 0, f"README block {index}:\n{code}\n{result.stderr}"
+        assert result.stdout.splitlines() == commented_output(code), f"README block {index}"

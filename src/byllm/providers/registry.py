@@ -68,6 +68,10 @@ def builtin_provider(model_name: str, config: Any) -> Any:
         from byllm.providers.litellm_provider import LiteLLMProvider
 
         return LiteLLMProvider(json_mode=_setting(config, "json_mode"), **_connection_settings(config))
+    if kind == "local" or kind in LOCAL_SERVERS:  # in-process llama.cpp; local servers with JSON-schema mode
+        from byllm.providers.local import local_provider
+
+        return local_provider(kind, model_name, config)
     if kind in LOCAL_SERVERS or kind in HOSTED_SERVERS:
         return preset_provider(kind, config)
     if explicit:
