@@ -83,6 +83,7 @@ def measure_overhead(rounds: int, calls: int) -> dict[str, float]:
     """Median seconds per call: direct SDK, byllm over HTTP, byllm without HTTP."""
     import openai
 
+    from byllm.call import TypedCall
     from byllm.lib import Model, by
     from byllm.providers.base import CompletionReply, CompletionRequest
 
@@ -93,7 +94,7 @@ def measure_overhead(rounds: int, calls: int) -> dict[str, float]:
         def echo(text: str) -> str:
             """Echo the text."""
 
-        messages = llm.prepare(echo, {"text": "hello"}).request.messages
+        messages = TypedCall(llm, echo, {"text": "hello"}).request.messages
         client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
 
         def direct() -> Any:
@@ -139,6 +140,7 @@ def measure_overhead(rounds: int, calls: int) -> dict[str, float]:
 def measure_throughput(calls_at_64: int, calls_at_1: int) -> list[tuple[str, int, int, float]]:
     """(runner, concurrency, calls, seconds) rows against the server with 100 ms latency."""
     import byllm
+    from byllm.call import TypedCall
     from byllm.lib import Model, by
 
     rows = []
@@ -169,7 +171,7 @@ def measure_throughput(calls_at_64: int, calls_at_1: int) -> list[tuple[str, int
             return time.perf_counter() - started
 
         rows.append(("byllm.amap (async client)", 64, calls_at_64, asyncio.run(run_async(calls_at_64))))
-        rows.extend(sdk_reference_rows(url, llm.prepare(echo, {"text": "w"}).request.messages, calls_at_64))
+        rows.extend(sdk_reference_rows(url, TypedCall(llm, echo, {"text": "w"}).request.messages, calls_at_64))
     return rows
 
 
