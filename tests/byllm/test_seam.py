@@ -515,3 +515,29 @@ def test_decorating_many_closures_grows_no_module_level_cache(jac_plugin_manager
     after = module_containers()
     grown = {key: (before.get(key, 0), size) for key, size in after.items() if size - before.get(key, 0) > 50}
     assert grown == {}, f"module-level containers grew with the closures: {grown}"
+
+
+def test_streaming_with_tools_is_a_configuration_error(jac_plugin_manager: JacPluginManager) -> None:
+    from byllm.errors import ConfigurationError
+    from byllm.lib import by
+
+    def lookup(word: str) -> str:
+        """Look a word up."""
+        return word
+
+    @by(Model("mockllm", outputs=["x"])(stream=True, tools=[lookup]))
+    def define(word: str) -> str: ...
+
+    with pytest.raises(ConfigurationError, match="stream=True cannot be combined with tools"):
+        define("cat")
+
+
+def test_streaming_a_typed_function_is_a_configuration_error(jac_plugin_manager: JacPluginManager) -> None:
+    from byllm.errors import ConfigurationError
+    from byllm.lib import by
+
+    @by(Model("mockllm", outputs=["1"])(stream=True))
+    def count(word: str) -> int: ...
+
+    with pytest.raises(ConfigurationError, match="stream=True needs a function returning str"):
+        count("cat")
