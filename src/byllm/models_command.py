@@ -1,7 +1,7 @@
 """``jac models``: which model names work, which API keys are set, which local servers answer.
 
-Added to the ``jac`` command line through the ``add_cli_commands`` hook (entry
-point ``byllm-models``). The name rules and server presets are read from
+Added to the ``jac`` command line by :class:`byllm.commands.ModelsCommand`
+(entry point ``byllm-models``), which imports this module only when the command runs. The name rules and server presets are read from
 :mod:`byllm.providers.registry`; key values are never printed, only whether each
 variable is set; local servers are probed over loopback only, with a short
 timeout, all at once.
@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-
-from jaclang.runtimelib.machine import hookimpl
 
 PROBE_TIMEOUT = 0.5  # seconds per server; the probes run in parallel
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -45,25 +43,6 @@ class LocalServer:
     answers: bool = False
     models: list[str] = field(default_factory=list)
     problem: str = ""
-
-
-class ModelsCommand:
-    """The jac plugin adding ``jac models``."""
-
-    @staticmethod
-    @hookimpl
-    def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac models [--json] [--no-probe]``."""
-        parser = subparsers.add_parser(
-            "models",
-            help="list model names byllm accepts, the API keys set and the local servers answering",
-            description="List the model names and prefixes byllm accepts (and the provider each selects), "
-            "which API keys are set (names only, never values) and whether each local server answers "
-            "(a quick probe of its loopback URL).",
-        )
-        parser.add_argument("--json", action="store_true", help="print JSON")
-        parser.add_argument("--no-probe", action="store_true", help="do not contact the local servers")
-        parser.set_defaults(handler=models_command)
 
 
 def models_command(options: argparse.Namespace) -> int:
