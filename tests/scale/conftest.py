@@ -16,8 +16,9 @@ sys.path[:0] = [str(HERE), str(PROVIDERS)]
 
 from fake_server import FakeLLMServer, RecordedRequest, Scripted, error, openai_text  # noqa: E402
 
-# Worker processes (process pools, Dask, Ray) import the test functions by module name.
-os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(PROVIDERS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+# Worker processes import the test functions by module name: spawned ones (process pools, Dask)
+# inherit sys.path; Ray's get WORKER_PYTHONPATH through their runtime environment.
+WORKER_PYTHONPATH = os.pathsep.join([str(HERE), str(PROVIDERS)])
 
 _INPUT = re.compile(r'- word = "([^"]*)"')
 _FUNCTION = re.compile(r"Function: (\w+)\(")

@@ -289,6 +289,11 @@ def test_a_429_retried_inside_the_provider_pauses_every_caller_of_the_key(limite
         worker.start()
         assert limited_once.wait(10)
         limited_at = received[-1][0]
+        store = ratelimit.open_store("memory")
+        bucket = ratelimit.bucket_of(Model("gpt-4o-mini", base_url=server.openai_url, api_key=KEY))
+        deadline = time.monotonic() + 10
+        while store.paused_for(bucket) == 0 and time.monotonic() < deadline:  # the retry published its pause
+            time.sleep(0.001)
         assert impatient("c") == "C"  # same key, another model: held back by the pause the retry published
         worker.join(10)
     finally:

@@ -7,6 +7,8 @@ from typing import Iterator
 
 import pytest
 
+from conftest import WORKER_PYTHONPATH
+
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 
@@ -14,7 +16,8 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 def local_ray(scale_server) -> Iterator[None]:
     """A local Ray instance with two CPUs; its workers inherit the fake server's URL and the test path."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {name: os.environ[name] for name in ("BYLLM_SCALE_TEST_URL", "PYTHONPATH")}})
+             runtime_env={"env_vars": {"BYLLM_SCALE_TEST_URL": os.environ["BYLLM_SCALE_TEST_URL"],
+                                       "PYTHONPATH": WORKER_PYTHONPATH}})
     try:
         yield
     finally:
