@@ -2,6 +2,8 @@
 
 Everything runs against the loopback fake OpenAI server (tests/providers/fake_server.py):
 
+0. Choosing the limiter: byllm's GCRA Lua script beside the ``limits`` library's window
+   strategies on one Redis (cost per admission, burst admitted at once), when ``limits`` is installed.
 1. 4 worker processes x 250 calls against a quota of 600 requests/min per key
    (enforced per second, as providers do): with the shared limiter (a real
    redis-server) the server must count 0 requests over quota and the
@@ -12,7 +14,7 @@ Everything runs against the loopback fake OpenAI server (tests/providers/fake_se
 3. A batch job of 10,000 items against the fake Batch API, submit to results:
    nothing lost, results in order.
 
-Run: ``python bench/bench_scale.py`` (``--only limit,engines,batch``; the limiter part takes ~2 minutes).
+Run: ``python bench/bench_scale.py`` (``--only choice,limit,engines,batch``; the limit part takes ~2 minutes).
 Prints a Markdown section.
 """
 
@@ -151,6 +153,52 @@ def bench_limit() -> list[str]:
     return lines
 
 
+def bench_limiter_choice() -> list[str]:
+    """byllm's GCRA Lua script beside the ``limits`` library (if installed) on one Redis: cost and burst."""
+    from byllm.ratelimit import Limits, RedisStore
+
+    lines = ["### Choosing the limiter: one Redis, 2,000 admissions each, then 100 callers at once at 600/min", "",
+             "| limiter | µs per admission | admitted of 100 at once | tokens (weighted, refunded) | pause |",
+             "|---|---:|---:|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        redis_process, url = start_redis(folder)
+        try:
+            store = RedisStore(url)
+            lines.append(_limiter_row("byllm GCRA (Lua script)", lambda bucket: store.acquire(
+                bucket, Limits(requests_per_minute=1e9), 0) == 0, lambda bucket: store.acquire(
+                bucket, Limits(requests_per_minute=600), 0) == 0, "yes, yes", "yes"))
+            try:
+                import limits
+                import limits.storage
+                import limits.strategies
+            except ImportError:
+                lines.append("| limits (library) | not installed (pip install 'limits[redis]') | | | |")
+            else:
+                storage = limits.storage.storage_from_string(url)
+                for name in ("MovingWindowRateLimiter", "SlidingWindowCounterRateLimiter"):
+                    strategy = getattr(limits.strategies, name, None)
+                    if strategy is None:
+                        continue
+                    limiter = strategy(storage)
+                    lines.append(_limiter_row(
+                        f"limits {limits.__version__} {name}", lambda bucket: limiter.hit(
+                            limits.parse("1000000000/minute"), bucket), lambda bucket: limiter.hit(
+                            limits.parse("600/minute"), bucket), "weighted, no refund", "no"))
+        finally:
+            redis_process.terminate()
+            redis_process.wait(timeout=10)
+    return lines
+
+
+def _limiter_row(label: str, admit_unlimited, admit_at_quota, tokens: str, pause: str) -> str:
+    started = time.perf_counter()
+    for _ in range(2000):
+        admit_unlimited(f"cost-{label}")
+    per_call = (time.perf_counter() - started) / 2000 * 1e6
+    admitted = sum(bool(admit_at_quota(f"burst-{label}")) for _ in range(100))
+    return f"| {label} | {per_call:.0f} | {admitted} | {tokens} | {pause} |"
+
+
 # -- 2. engines --------------------------------------------------------------------------
 def bench_engines() -> list[str]:
     lines = ["### 10,000 items, server latency 10 ms (2 cores shared by engine, workers and server)", "",
@@ -258,12 +306,14 @@ def bench_batch() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="limit,engines,batch", help="comma-separated: limit, engines, batch")
+    parser.add_argument("--only", default="choice,limit,engines,batch",
+                        help="comma-separated: choice, limit, engines, batch")
     chosen = parser.parse_args().only.split(",")
     import jaclang  # noqa: F401
 
     print("## Scale-out (bench/bench_scale.py)\n")
-    for name, run in (("limit", bench_limit), ("engines", bench_engines), ("batch", bench_batch)):
+    for name, run in (("choice", bench_limiter_choice), ("limit", bench_limit), ("engines", bench_engines),
+                      ("batch", bench_batch)):
         if name in chosen:
             print("\n".join(run()) + "\n", flush=True)
 
