@@ -421,7 +421,15 @@ def _acquire(ticket: Ticket) -> float:
 
 
 def settle(ticket: Ticket, reply: Any) -> None:
-    """Give back (or take) the difference between the tokens reserved and those the reply used."""
+    """Give back (or take) the difference between the tokens reserved and those the reply used.
+
+    A streamed reply is settled once its last chunk has been read (its usage comes with it).
+    """
+    from byllm.providers.base import StreamingReply
+
+    if isinstance(reply, StreamingReply) and not reply.done:
+        reply.add_done_callback(lambda done: settle(ticket, done))
+        return
     usage = getattr(reply, "usage", None)
     if ticket.tokens and usage is not None:
         ticket.store.settle(ticket.bucket, ticket.limits, usage.total_tokens - ticket.tokens)

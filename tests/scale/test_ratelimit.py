@@ -301,3 +301,17 @@ def test_a_429_retried_inside_the_provider_pauses_every_caller_of_the_key(limite
     later = [(moment, word) for moment, word in received if moment > limited_at]
     assert sorted(word for _, word in later) == ["b", "c"]
     assert all(moment >= limited_at + 0.4 for moment, _ in later)
+
+
+def test_a_streamed_reply_settles_its_tokens_once_read(limited) -> None:
+    from byllm.providers.base import StreamingReply, Usage
+
+    store = ratelimit.MemoryStore()
+    limits = ratelimit.Limits(tokens_per_minute=6000)
+    ticket = ratelimit.Ticket("b", limits, 100, store)
+    assert store.acquire("b", limits, 100) == 0
+    reply = StreamingReply.replay(["Hel", "lo"], Usage(5, 5))
+    ratelimit.settle(ticket, reply)
+    assert store.acquire("b", limits, 100) == pytest.approx(1.0, abs=0.05)  # nothing back before the stream is read
+    assert "".join(reply) == "Hello"
+    assert store.acquire("b", limits, 100) == pytest.approx(0.1, abs=0.05)  # 90 of the 100 tokens came back
