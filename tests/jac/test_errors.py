@@ -134,3 +134,12 @@ def test_not_is_only_allowed_where_python_allows_it() -> None:
     assert syntax_error("with entry { x = 1 == not 2; }").message.startswith("'not' must start an operand of 'and'/'or'")
     assert syntax_error("with entry { x = -not 2; }").line == 1
     assert isinstance(compile_jac("with entry { x = not 1 == 2 or not 3; }", "ok.jac"), type(compile_jac.__code__))
+
+
+def test_error_source_line_counts_only_newlines_as_line_breaks() -> None:
+    """A form feed or U+2028 inside a line does not shift the quoted source line."""
+    source = 'with entry {\n    x = "a\u2028b" ;\x0c y = 1;\n    z = = 2;\n}\n'
+    with pytest.raises(JacSyntaxError) as error:
+        compile_jac(source, "lines.jac")
+    assert (error.value.line, error.value.column) == (3, 9)
+    assert error.value.source_line == "    z = = 2;"

@@ -13,7 +13,7 @@ from lark import Token
 
 from jaclang.compiler import jac_to_ast
 from jaclang.compiler import parser as jac_parser
-from jaclang.compiler.lalr_driver import FastPathRejected
+from jaclang.compiler.errors import JacSyntaxError
 
 from jac_support import EXAMPLES, REPO
 
@@ -43,49 +43,52 @@ def assert_same_tree(fast: Any, reference: Any, path: str = "tree") -> None:
         assert fast == reference, path
 
 
-def fast_parse(source: str, start: str = "start") -> Any:
-    jac_parser.get_parser()
-    assert jac_parser._fast_parser is not None
-    return jac_parser._fast_parser.parse(source, start)
+def fast_parse(source: str) -> Any:
+    return jac_parser.parse(source, "case.jac")
 
 
-@pytest.mark.parametrize("path", PROGRAMS, ids=lambda path: str(path.relative_to(REPO)))
-def test_fast_path_builds_larks_tree_for_every_program_in_the_repository(path: Path) -> None:
-    source = path.read_text(encoding="utf-8")
+def assert_paths_agree(source: str) -> None:
+    """Both paths give the same tree, or the same located error report."""
     try:
-        reference = jac_parser.parse_with_lark(source)
-    except Exception:
-        with pytest.raises(FastPathRejected):
+        reference = jac_parser.parse_with_lark(source, "case.jac")
+    except JacSyntaxError as error:
+        with pytest.raises(JacSyntaxError) as fast_error:
             fast_parse(source)
+        assert fast_error.value.format() == error.format()
         return
     assert_same_tree(fast_parse(source), reference)
 
 
+@pytest.mark.parametrize("path", PROGRAMS, ids=lambda path: str(path.relative_to(REPO)))
+def test_fast_path_builds_larks_tree_for_every_program_in_the_repository(path: Path) -> None:
+    assert_paths_agree(path.read_text(encoding="utf-8"))
+
+
 def test_fast_path_builds_larks_tree_for_the_benchmark_program() -> None:
-    source = generate_program(300)
-    assert_same_tree(fast_parse(source), jac_parser.parse_with_lark(source))
+    assert_paths_agree(generate_program(300))
 
 
-def test_fast_path_agrees_with_lark_on_damaged_programs() -> None:
-    """Either both paths accept a mutated program with the same tree, or both reject it."""
+def test_fast_path_reports_larks_error_for_damaged_programs() -> None:
+    """Deletions, insertions and truncations: the same tree or the same error report from both paths."""
     corpus = [path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.jac"))]
     generator = random.Random(7)
-    for _ in range(300):
+    fragments = ["{", "}", "(", ")", "[", ";", "lambda x: int :", "->", "$", "'", "#*", "\n", "-->", "(?"]
+    for _ in range(400):
         source = generator.choice(corpus)
         position = generator.randrange(len(source))
-        source = source[:position] + source[position + generator.randint(1, 8):]
-        try:
-            reference = jac_parser.parse_with_lark(source)
-        except Exception:
-            with pytest.raises(FastPathRejected):
-                fast_parse(source)
-            continue
-        assert_same_tree(fast_parse(source), reference)
+        action = generator.randrange(3)
+        if action == 0:
+            source = source[:position] + source[position + generator.randint(1, 8):]
+        elif action == 1:
+            source = source[:position] + generator.choice(fragments) + source[position:]
+        else:
+            source = source[:position]
+        assert_paths_agree(source)
 
 
 def test_positions_survive_whitespace_comments_and_multiline_strings() -> None:
     source = '#* block\ncomment *#\nwith entry {\n    x = """a\nb""";  # trailing\n    y = :pub 1;\n}\n'
-    assert_same_tree(fast_parse(source), jac_parser.parse_with_lark(source))
+    assert_paths_agree(source)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.jac")), ids=lambda path: path.name)

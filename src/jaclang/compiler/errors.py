@@ -50,7 +50,8 @@ class JacSyntaxError(JacError):
 
 def source_line_at(source: str, line: int) -> str:
     """The text of 1-based ``line`` in ``source`` (empty when out of range)."""
-    lines = source.splitlines()
+    # Only "\n" ends a line for the lexer; str.splitlines would also split at \x0c, \u2028, ...
+    lines = source.split("\n")
     if 1 <= line <= len(lines):
-        return lines[line - 1]
+        return lines[line - 1].rstrip("\r")
     return ""

@@ -14,11 +14,12 @@ the two loops:
   reductions of a ``?rule`` that only wrap their single child (about half of
   all reductions in ordinary code) change the state and leave the value alone.
 
-Anything unusual (a character no terminal matches, a token the table rejects)
-stops the fast path: the caller re-parses with Lark's own machinery, which
-raises the exception the error reporting is built on. So the fast path has no
-error handling to get wrong, and on valid input the two paths build the same
-tree (``tests/jac/test_parser_paths.py`` compares them).
+On a character no terminal matches, or a token the table rejects, it raises the
+exceptions Lark's own parser raises (``UnexpectedCharacters``, and
+``UnexpectedToken`` with the terminals the parser would accept, as Lark's
+``accepts()`` computes them), so error reporting has one input whichever path
+parsed. ``tests/jac/test_parser_paths.py`` checks that both paths build the same
+tree for valid programs and the same error for damaged ones.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ import re
 from typing import Any, Callable, Iterable, Optional
 
 from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
 
 _SHIFT = -1
-
-
-class FastPathRejected(Exception):
-    """The fast path cannot handle this input; Lark's parser will produce the real error."""
 
 
 def _sort_key(terminal: Any) -> tuple:
@@ -97,7 +95,7 @@ class FastParser:
         self._skip_pattern = re.compile(f"(?:{skip})*+")
 
     def tokenize(self, text: str) -> list[Token]:
-        """Every token of ``text`` with Lark's positions; :class:`FastPathRejected` on an unknown character."""
+        """Every token of ``text`` with Lark's positions; ``UnexpectedCharacters`` where no terminal matches."""
         match = self._token_pattern.match
         keywords = self._keywords
         count = text.count
@@ -133,17 +131,24 @@ class FastParser:
             else:
                 append(make(kind, value, start, line, column, line, column + end - start, end))
             position = end
-        if self._skip_pattern.match(text, position).end() != len(text):
-            raise FastPathRejected(position)
+        stop = self._skip_pattern.match(text, position).end()
+        if stop != len(text):
+            line += count("\n", position, stop)
+            line_start = rfind("\n", 0, stop) + 1
+            raise UnexpectedCharacters(text, stop, line, stop - line_start + 1)
         return tokens
 
     # ------------------------------------------------------------------ parsing
     def parse(self, text: str, start: str) -> Any:
-        """The tree for ``text`` from the start rule ``start``, or :class:`FastPathRejected`."""
+        """The tree for ``text`` from the start rule ``start``; Lark's ``UnexpectedInput`` errors otherwise."""
+        return self.run(self.tokens(text), start)
+
+    def tokens(self, text: str) -> list[Token]:
+        """The tokens the parser reads: :meth:`tokenize`, with typed lambdas retagged."""
         tokens = self.tokenize(text)
         if any(token.type == "LAMBDA" for token in tokens):
             self._retag(tokens)
-        return self.run(tokens, start)
+        return tokens
 
     def run(self, tokens: list[Token], start: str) -> Any:
         """Shift and reduce ``tokens`` (then the end marker) with Lark's table and callbacks."""
@@ -160,12 +165,10 @@ class FastParser:
             kind = token.type
             while True:
                 action = actions[state_stack[-1]].get(kind)
-                if action is None:
-                    raise FastPathRejected(token)
+                if action is None or (action[0] == _SHIFT and kind == "$END"):
+                    raise UnexpectedToken(token, self.acceptable(state_stack, end_state))
                 size, origin, keep, build = action
                 if size == _SHIFT:
-                    if kind == "$END":
-                        raise FastPathRejected(token)
                     push_state(origin)
                     push_value(token_callbacks[kind](token) if kind in token_callbacks else token)
                     break
@@ -185,7 +188,34 @@ class FastParser:
                 push_state(actions[state_stack[-1]][origin])
                 if kind == "$END" and state_stack[-1] == end_state:
                     return value_stack[-1]
-        raise FastPathRejected(end)
+        raise UnexpectedToken(end, self.acceptable(state_stack, end_state))
+
+    def acceptable(self, state_stack: list[int], end_state: int) -> set[str]:
+        """The terminals that would be shifted after the reductions they cause (Lark's ``accepts()``).
+
+        Where the end of file would complete the program, Lark's ``accepts()`` fails
+        (its next step asserts the parse is not at its end) and the error report falls back to every terminal the state
+        lists; that is reproduced here so both paths report the same expectations.
+        """
+        actions = self._actions
+        choices = [terminal for terminal in actions[state_stack[-1]] if terminal.isupper()]
+        accepted: set[str] = set()
+        for terminal in choices:
+            stack = list(state_stack)
+            while True:
+                action = actions[stack[-1]].get(terminal)
+                if action is None:
+                    break
+                size, origin, _keep, _build = action
+                if size == _SHIFT:
+                    accepted.add(terminal)
+                    break
+                if size:
+                    del stack[-size:]
+                stack.append(actions[stack[-1]][origin])
+                if stack[-1] == end_state:
+                    return set(choices)
+        return accepted
 
 
 def _reduction_plan(rule: Any, callback: Callable) -> tuple[int, str, Optional[int], Callable]:

@@ -17,7 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from jaclang.compiler.errors import JacSyntaxError, source_line_at
 from jaclang.compiler.gc_pause import collector_paused
-from jaclang.compiler.lalr_driver import FastParser, FastPathRejected
+from jaclang.compiler.lalr_driver import FastParser
 from jaclang.compiler.tree_builder import JacTreeBuilder
 
 GRAMMAR_PATH = Path(__file__).with_name("jac.lark")
@@ -149,24 +149,26 @@ def get_parser() -> Lark:
     return _parser
 
 
-def parse_with_lark(source: str, start: str = "start") -> Any:
-    """Parse with Lark's own lexer and parser loop (the reference path; it raises Lark's errors)."""
-    return get_parser().parse(source, start=start)
+def parse_with_lark(source: str, filename: str = "<jac>", start: str = "start") -> Any:
+    """Parse with Lark's own lexer and parser loop: the reference the fast path is tested against."""
+    parser = get_parser()
+    try:
+        return parser.parse(source, start=start)
+    except UnexpectedInput as error:
+        raise _syntax_error(error, source, filename, parser, _tagger.tokens) from None
 
 
 def parse(source: str, filename: str = "<jac>", start: str = "start") -> Any:
     """Parse Jac ``source`` into its syntax tree (a ``Module``, or an expression for ``fexpr``); raise :class:`JacSyntaxError` pointing at the offending token."""
     parser = get_parser()
     assert _fast_parser is not None
+    tokens: list[Token] = []
     try:
         with collector_paused():
-            return _fast_parser.parse(source, start)
-    except FastPathRejected:
-        pass  # Lark's own path re-parses and raises the error the reports are built on
-    try:
-        return parser.parse(source, start=start)
+            tokens = _fast_parser.tokens(source)
+            return _fast_parser.run(tokens, start)
     except UnexpectedInput as error:
-        raise _syntax_error(error, source, filename, parser) from None
+        raise _syntax_error(error, source, filename, parser, tokens) from None
 
 
 def describe_terminal(parser: Lark, name: str) -> str:
@@ -198,15 +200,16 @@ def _acceptable(error: UnexpectedToken) -> set[str]:
     return set(error.expected)
 
 
-def _previous_token(token: Token) -> Token | None:
-    tokens = _tagger.tokens
+def _previous_token(token: Token, tokens: list[Token]) -> Token | None:
     for index, candidate in enumerate(tokens):
         if candidate.start_pos == token.start_pos and candidate.type == token.type:
             return tokens[index - 1] if index > 0 else None
     return tokens[-1] if tokens and token.type == "$END" else None
 
 
-def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: Lark) -> JacSyntaxError:
+def _syntax_error(
+    error: UnexpectedInput, source: str, filename: str, parser: Lark, tokens: list[Token]
+) -> JacSyntaxError:
     """Turn a Lark parse failure into a located, readable :class:`JacSyntaxError`."""
     if isinstance(error, UnexpectedCharacters):
         char = source[error.pos_in_stream] if error.pos_in_stream < len(source) else ""
@@ -216,7 +219,7 @@ def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: La
             message = f"unexpected character {char!r}"
         return JacSyntaxError(message, filename, error.line, error.column, source_line_at(source, error.line))
     if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
-        unclosed = unclosed_bracket(_tagger.tokens)
+        unclosed = unclosed_bracket(tokens)
         if unclosed is not None and _blame_bracket(error, unclosed, parser):
             opener = str(unclosed)[-1] if str(unclosed) != "(?" else "("
             return JacSyntaxError(
@@ -226,7 +229,7 @@ def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: La
     if isinstance(error, UnexpectedToken):
         token = error.token
         expected = _expected(parser, _acceptable(error))
-        previous = _previous_token(token)
+        previous = _previous_token(token, tokens)
         if token.type == "$END":
             line = previous.end_line if previous else 1
             column = previous.end_column if previous else 1
@@ -242,7 +245,7 @@ def _syntax_error(error: UnexpectedInput, source: str, filename: str, parser: La
             expected = ("';'",)
         return JacSyntaxError(message, filename, line, column, source_line_at(source, line), expected)
     if isinstance(error, UnexpectedEOF):
-        lines = source.splitlines() or [""]
+        lines = source.split("\n")
         return JacSyntaxError(
             "unexpected end of file", filename, len(lines), len(lines[-1]) + 1, lines[-1],
             _expected(parser, set(error.expected)),
