@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from byllm.errors import ByLLMError, ConfigurationError, EmptyReplyError, MalformedReplyError
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamChunk, Usage
+from byllm.providers.hints import with_connection_hint
 from byllm.providers.transport import (
     Connection,
     RetryPolicy,
@@ -109,8 +110,8 @@ class RemoteProvider:
         return [secret for secret in found if secret]
 
     def classify(self, error: BaseException) -> ByLLMError | TransientError | None:
-        """The byllm error ``error`` stands for, credentials masked (see :func:`classify_error`)."""
-        return classify_error(error, self.name, self.secrets())
+        """The byllm error ``error`` stands for, credentials masked; a failed connection says what to do."""
+        return with_connection_hint(classify_error(error, self.name, self.secrets()), error, self.name, self.base_url)
 
     def _read_reply(self, response: Any, request: CompletionRequest) -> CompletionReply:
         """``reply_from_wire``; data it cannot read is a (retried) malformed reply."""
