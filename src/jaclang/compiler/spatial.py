@@ -133,7 +133,12 @@ class SpatialGenerator(StatementGenerator):
         return ast.Expr(value=_call("report", [self.expr(node.value)]))
 
     def _stmt_Visit(self, node: st.Visit, scope: Scope) -> ast.stmt:
-        visit = _call("visit", [self.expr(node.target)])
+        target = node.target
+        if isinstance(target, st.ByCall):  # `visit [-->] by llm();`: the model picks among the candidates
+            candidates = place(_call("llm_visit", [self.model_expression(target.model), self.expr(target.call)]), target)
+        else:
+            candidates = self.expr(target)
+        visit = _call("visit", [candidates])
         if node.orelse is None:
             return ast.Expr(value=visit)
         test = ast.UnaryOp(op=ast.Not(), operand=visit)

@@ -34,6 +34,7 @@ __all__ = [
     "construct_by_llm",
     "llm_function",
     "llm_method",
+    "llm_visit",
     "jac_object",
     "postinit_field",
     "default_field",
@@ -210,4 +211,9 @@ def __getattr__(name: str) -> Any:
         for exported in OSP_NAMES:
             globals()[exported] = getattr(osp, exported)
         return globals()[name]
+    if name == "llm_visit":  # `visit ... by llm()`
+        from jaclang.runtimelib.osp.llm_visit import llm_visit
+
+        globals()[name] = llm_visit
+        return llm_visit
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
