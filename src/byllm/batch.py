@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from byllm.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from byllm.batch_jobs import BatchJob
+    from byllm.batch_jobs.jobs import BatchJob
 
 DEFAULT_CONCURRENCY = 32
 
@@ -185,9 +185,9 @@ def _run_chunk(shipped: Callable[..., Any], chunk: list[tuple[Any, ...]], concur
 def submit(fn: Callable[..., Any], items: Iterable[Any], *more_items: Iterable[Any], **options: Any) -> BatchJob:
     """Send ``fn`` over ``items`` to the provider's batch API (half price, results within hours); return the job.
 
-    See :func:`byllm.batch_jobs.submit` for the options.
+    See :func:`byllm.batch_jobs.jobs.submit` for the options.
     """
-    from byllm.batch_jobs import submit as submit_job
+    from byllm.batch_jobs.jobs import submit as submit_job
 
     return submit_job(fn, items, *more_items, **options)
 

@@ -30,7 +30,6 @@ replaced by the in-process schedule (one warning) until it answers again.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import threading
@@ -361,6 +360,7 @@ def ticket_for(model: Model, request: CompletionRequest) -> Ticket | None:
         return None
     store, limits = setup
     tokens = estimate_tokens(request) if limits.tokens_per_minute else 0
+    _observe_transport_retries()
     return Ticket(bucket, limits, tokens, store)
 
 
@@ -480,6 +480,8 @@ def wait_for_budget(model: Model, request: CompletionRequest) -> Ticket | None:
 
 async def await_budget(model: Model, request: CompletionRequest) -> Ticket | None:
     """Async form of :func:`wait_for_budget` (a Redis round trip runs in a worker thread)."""
+    import asyncio
+
     ticket = ticket_for(model, request)
     if ticket is not None:
         pending = first_call_pending(ticket, id(asyncio.get_running_loop()))
@@ -609,10 +611,14 @@ add_feature(Feature("byllm-ratelimit:hooks", RateLimitPlugin, RateLimitWrapper, 
 
 
 def _observe_transport_retries() -> None:
-    from byllm.providers import transport
+    """Make providers' retries share and honour pauses (from the first limited completion on)."""
+    global _observing
+    if not _observing:
+        from byllm.providers import transport
 
-    if share_retry_after not in transport.retry_observers:
-        transport.retry_observers.append(share_retry_after)
+        if share_retry_after not in transport.retry_observers:
+            transport.retry_observers.append(share_retry_after)
+        _observing = True
 
 
-_observe_transport_retries()
+_observing = False

@@ -16,20 +16,20 @@ batch price (half the list price). With the cache on, items already cached are
 answered from it and not submitted, and every answer is stored in it.
 
 Jobs are remembered in ``$XDG_DATA_HOME/byllm/batches`` (no keys stored), so
-``jac batch list | status ID | results ID`` works from another process.
+``jac batch list | status ID | results ID`` (:mod:`byllm.batch_jobs.cli`) works
+from another process.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from byllm.batch_jobs import DEFAULT_POLL_INTERVAL
 from byllm.errors import ConfigurationError, MalformedReplyError, OutputConversionError, ProviderError
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ logger = logging.getLogger(__name__)
 BATCH_PRICE_FACTOR = 0.5  # OpenAI's Batch API costs half the list price
 ENDPOINT = "/v1/chat/completions"
 TERMINAL_STATES = frozenset({"completed", "failed", "expired", "cancelled"})
-DEFAULT_POLL_INTERVAL = 30.0
 
 
 @dataclass(frozen=True)
@@ -248,6 +247,8 @@ class BatchJob:
             self.record.batch_id = batch.id
             self.record.id = batch.id
         else:
+            import uuid
+
             self.record.id = f"cached-{uuid.uuid4().hex[:12]}"
         _save(self.record, stored)
 
@@ -459,71 +460,3 @@ class _TextOutput:
     @staticmethod
     def parse(text: str) -> str:
         return text
-
-
-# -- jac batch list | status ID | results ID ------------------------------------------------
-class BatchCommand:
-    """The ``byllm-batch`` entry point: adds ``jac batch``."""
-
-    from jaclang.runtimelib.machine import hookimpl as _hookimpl
-
-    @staticmethod
-    @_hookimpl
-    def add_cli_commands(subparsers: Any) -> None:
-        """Register ``jac batch list | status ID | results ID``."""
-        parser = subparsers.add_parser("batch", help="provider batch jobs submitted with byllm.batch.submit")
-        actions = parser.add_subparsers(dest="batch_action", metavar="ACTION", required=True)
-        actions.add_parser("list", help="the jobs submitted from this machine, newest first")
-        for name, help_text in (("status", "ask the provider where a job stands"),
-                                ("results", "wait for a job and print each item's value or error")):
-            action = actions.add_parser(name, help=help_text)
-            action.add_argument("job_id", help="the job's id (see `jac batch list`)")
-            action.add_argument("--json", action="store_true", help="print JSON")
-            if name == "results":
-                action.add_argument("--poll", type=float, default=DEFAULT_POLL_INTERVAL,
-                                    help=f"seconds between checks while waiting (default {DEFAULT_POLL_INTERVAL:.0f})")
-        parser.set_defaults(handler=run_batch_command)
-
-
-def run_batch_command(options: Any) -> int:
-    """Handle ``jac batch``; the exit status."""
-    from byllm.errors import ByLLMError
-
-    try:
-        if options.batch_action == "list":
-            return _print_list()
-        job = open_job(options.job_id, getattr(options, "poll", DEFAULT_POLL_INTERVAL))
-        if options.batch_action == "status":
-            status = job.status()
-            print(json.dumps(asdict(status)) if options.json else
-                  f"{job.id}: {status.state}, {status.completed}/{status.total} completed, {status.failed} failed")
-            return 0
-        return _print_results(job, options.json)
-    except ByLLMError as error:
-        print(f"jac batch: {error}", file=sys.stderr)
-        return 1
-
-
-def _print_list() -> int:
-    records = list_records()
-    if not records:
-        print(f"no batch jobs in {jobs_folder()}")
-    for record in records:
-        made = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
-        retry = f"  retry of {record.parent}" if record.parent else ""
-        print(f"{record.id}  {made}  {record.function or '?'}  {record.model_name}  {len(record.indexes)} items{retry}")
-    return 0
-
-
-def _print_results(job: BatchJob, as_json: bool) -> int:
-    from pydantic_core import to_jsonable_python
-
-    from byllm.plugins.cli import printable
-
-    for index, outcome in enumerate(job.results()):
-        if isinstance(outcome, BaseException):
-            row: dict[str, Any] = {"index": index, "error": f"{type(outcome).__name__}: {outcome}"}
-        else:
-            row = {"index": index, "value": to_jsonable_python(outcome, fallback=repr)}
-        print(json.dumps(row) if as_json else printable(f"{index}\t{row.get('value', row.get('error'))}"))
-    return 0
