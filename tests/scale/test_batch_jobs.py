@@ -157,3 +157,19 @@ def test_jac_batch_lists_checks_and_prints_results_from_another_process(batch_se
     rows = [json.loads(line) for line in printed.stdout.splitlines()]
     assert rows[0] == {"index": 0, "value": "X"}
     assert rows[1]["index"] == 1 and rows[1]["error"].startswith("ProviderError: ")
+
+
+def test_batch_api_errors_are_typed_and_never_show_the_key() -> None:
+    from fake_server import FakeLLMServer, error
+
+    from byllm.batch_jobs.openai_api import BatchAPI
+    from byllm.errors import AuthenticationError
+
+    with FakeLLMServer() as server:
+        server.script(error(401, f"Incorrect API key provided: {KEY}"), error(503, "busy", retry_after="0"),
+                      Scripted(body={"id": "batch_1", "status": "validating"}))
+        api = BatchAPI(server.openai_url, KEY)
+        with pytest.raises(AuthenticationError) as failure:
+            api.upload(b"{}\n")
+        assert failure.value.status == 401 and KEY not in str(failure.value)
+        assert api.create("file-1", "/v1/chat/completions", "24h")["status"] == "validating"  # the 503 was retried

@@ -135,10 +135,11 @@ def _request_from(data: dict[str, Any]) -> CompletionRequest:
 
 
 def _batch_provider(model: Model) -> Any:
-    """The model's provider, when it speaks the OpenAI chat protocol the Batch API takes."""
+    """The model's provider, when it speaks the OpenAI chat protocol the Batch API takes (any transport)."""
+    from byllm.providers.openai_provider import OpenAICompatibleProvider
+
     provider = model.provider
-    transport = getattr(provider, "transport", None)
-    if getattr(transport, "package", None) != "openai" or getattr(transport, "method", None) != "chat.completions.create":
+    if not isinstance(provider, OpenAICompatibleProvider):
         raise ConfigurationError(
             f"batch jobs need an OpenAI-compatible provider (OpenAI's Batch API); {model.model_name!r} is served "
             f"by {getattr(provider, 'name', type(provider).__name__)!r}. Use byllm.map for it instead"
@@ -147,12 +148,11 @@ def _batch_provider(model: Model) -> Any:
 
 
 def _client(model: Model) -> Any:
-    """An OpenAI client for the model's server and key (the SDK's own retries on for these few calls)."""
-    import openai
+    """The Batch API of the model's server, with its key."""
+    from byllm.batch_jobs.openai_api import BatchAPI
 
     connection = _batch_provider(model).connection()
-    return openai.OpenAI(api_key=connection.api_key, base_url=connection.base_url, max_retries=3,
-                         timeout=connection.timeout, default_headers=dict(connection.headers) or None)
+    return BatchAPI(connection.base_url, connection.api_key, timeout=connection.timeout, headers=connection.headers)
 
 
 def _cache_active() -> bool:
@@ -239,13 +239,11 @@ class BatchJob:
             lines.append(json.dumps(line))
         if lines:
             client = _client(self.model)
-            uploaded = client.files.create(file=("byllm-batch.jsonl", ("\n".join(lines) + "\n").encode()),
-                                           purpose="batch")
-            batch = client.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT,
-                                          completion_window=completion_window,
-                                          metadata={"byllm_function": self.meaning.qualified_name[:500]})
-            self.record.batch_id = batch.id
-            self.record.id = batch.id
+            uploaded = client.upload(("\n".join(lines) + "\n").encode())
+            batch = client.create(uploaded, ENDPOINT, completion_window,
+                                  metadata={"byllm_function": self.meaning.qualified_name[:500]})
+            self.record.batch_id = batch["id"]
+            self.record.id = batch["id"]
         else:
             import uuid
 
@@ -264,11 +262,11 @@ class BatchJob:
         """Ask the provider where the job stands."""
         if self.record.batch_id is None:
             return BatchStatus("completed", len(self.requests), len(self.requests), 0)
-        batch = _client(self.model).batches.retrieve(self.record.batch_id)
-        counts = batch.request_counts
+        batch = _client(self.model).retrieve(self.record.batch_id)
+        counts = batch.get("request_counts") or {}
         self._batch = batch
-        self._last_status = BatchStatus(batch.status, getattr(counts, "total", 0) or 0,
-                                        getattr(counts, "completed", 0) or 0, getattr(counts, "failed", 0) or 0)
+        self._last_status = BatchStatus(batch["status"], counts.get("total") or 0, counts.get("completed") or 0,
+                                        counts.get("failed") or 0)
         return self._last_status
 
     def wait(self, timeout: float | None = None) -> BatchStatus:
@@ -327,9 +325,9 @@ class BatchJob:
         batch = getattr(self, "_batch", None)
         if batch is not None:
             client = _client(self.model)
-            for file_id in (batch.output_file_id, batch.error_file_id):
+            for file_id in (batch.get("output_file_id"), batch.get("error_file_id")):
                 if file_id:
-                    for text in client.files.content(file_id).text.splitlines():
+                    for text in client.content(file_id).splitlines():
                         if text.strip():
                             entry = json.loads(text)
                             lines[int(entry["custom_id"])] = entry
