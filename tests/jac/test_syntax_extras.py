@@ -135,3 +135,36 @@ def test_a_syntax_error_in_an_annex_names_the_annex_file(tmp_path: Path) -> None
 
 def test_jac_py_shows_the_generated_generic_base() -> None:
     assert "__jac__.Generic[__jac__.TypeVar('T')]" in jac_to_python("obj Box[T] { has item: T; }")
+
+
+def test_a_runtime_error_in_an_annex_is_reported_at_the_annex_file_and_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "impl").mkdir()
+    (tmp_path / "shop.jac").write_text(
+        "obj Shop {\n    has items: list[str] = [];\n    def add(item: str) -> int;\n    def total() -> float;\n}\n\n"
+        'with entry {\n    s = Shop();\n    s.add("pear");\n    print(s.total());\n}\n'
+    )
+    (tmp_path / "shop.impl.jac").write_text(
+        "# annex\n\nimpl Shop.add(item: str) -> int {\n    self.items.append(item);\n    return len(self.items);\n}\n"
+    )
+    (tmp_path / "impl" / "shop.impl.jac").write_text(
+        "\n\nimpl Shop.total() -> float {\n    count = len(self.items);\n    return count / 0;\n}\n"
+    )
+    for _ in range(2):  # compiled, then from the compiled-module cache
+        result = subprocess.run(
+            [sys.executable, "-m", "jaclang.cli", "run", "shop.jac"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 1
+        assert f'File "{tmp_path / "shop.jac"}", line 10, in <module>' in result.stderr
+        assert f'File "{tmp_path / "impl" / "shop.impl.jac"}", line 5, in total' in result.stderr
+        assert "    return count / 0;" in result.stderr
+        assert "ZeroDivisionError: division by zero" in result.stderr
+
+
+def test_a_generation_error_in_an_annex_names_the_annex_line() -> None:
+    with pytest.raises(JacSyntaxError) as caught:
+        compile_jac("obj A { def f(); }\n", "m.jac", [("m.impl.jac", "\n\nimpl A.f { }\nimpl A.f { }\n")])
+    assert (caught.value.filename, caught.value.line) == ("m.impl.jac", 4)
+    assert caught.value.message == "A.f is implemented twice (first at line 3)"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import ast
     from types import CodeType
 
-COMPILER_VERSION = "2"
+COMPILER_VERSION = "3"
 
 __all__ = [
     "COMPILER_VERSION",
@@ -32,32 +32,46 @@ def jac_to_ast(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str
     ``annexes`` are ``(filename, source)`` pairs, such as ``main.impl.jac``: their items
     follow the module's own (their ``impl`` blocks fill in its declared abilities).
     """
+    from jaclang.compiler.annexes import ANNEX_LINE_STRIDE, annex_of_line
     from jaclang.compiler.codegen import generate
+    from jaclang.compiler.errors import source_line_at
     from jaclang.compiler.parser import parse
 
     try:
         tree = parse(source, filename)
-        for annex_filename, annex_source in annexes:
-            tree.items.extend(parse(annex_source, annex_filename).items)
+        for index, (annex_filename, annex_source) in enumerate(annexes, 1):
+            tree.items.extend(parse(annex_source, annex_filename, line_offset=index * ANNEX_LINE_STRIDE).items)
         return generate(tree, source, filename)
     except RecursionError:
         raise JacSyntaxError("program is nested too deeply to compile", filename) from None
+    except JacSyntaxError as error:
+        located = annex_of_line(error.line, [name for name, _ in annexes])
+        if located is None:
+            raise
+        annex_filename, line = located
+        annex_source = dict(annexes)[annex_filename]
+        raise JacSyntaxError(
+            error.message, annex_filename, line, error.column, source_line_at(annex_source, line), error.expected
+        ) from None
 
 
 def compile_jac(source: str, filename: str = "<jac>", annexes: Sequence[tuple[str, str]] = ()) -> CodeType:
     """Compile Jac ``source`` to a code object; every failure is a :class:`JacSyntaxError`."""
     import ast
 
+    from jaclang.compiler.annexes import relocate_annex_code
+
     module = jac_to_ast(source, filename, annexes)
     try:
         try:
-            return compile(module, filename, "exec", dont_inherit=True)
+            code = compile(module, filename, "exec", dont_inherit=True)
         except TypeError as error:
             if "lineno" not in str(error) and "col_offset" not in str(error):
                 raise
             # A generated node escaped `place` (a compiler bug): locate it from its parent and go on.
             ast.fix_missing_locations(module)
-            return compile(module, filename, "exec", dont_inherit=True)
+            code = compile(module, filename, "exec", dont_inherit=True)
+        return relocate_annex_code(code, [name for name, _ in annexes]) if annexes else code
     except SyntaxError as error:
         from jaclang.compiler.errors import source_line_at
 

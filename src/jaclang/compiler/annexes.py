@@ -9,8 +9,46 @@ bodies of abilities ``main`` declares.
 from __future__ import annotations
 
 import os
+from types import CodeType
 
 ANNEX_SUFFIX = ".impl.jac"
+
+# The k-th annex (1-based) is compiled with its line numbers raised by k * ANNEX_LINE_STRIDE,
+# so a position in the module's one code object still tells which file it comes from;
+# `relocate_annex_code` then gives the annex's functions its file name and true lines.
+ANNEX_LINE_STRIDE = 1_000_000
+
+
+def annex_of_line(line: int, annex_filenames: list[str]) -> tuple[str, int] | None:
+    """``(annex filename, line in it)`` for a raised line number, or None for the module's own lines."""
+    index = line // ANNEX_LINE_STRIDE
+    if 1 <= index <= len(annex_filenames):
+        return annex_filenames[index - 1], line - index * ANNEX_LINE_STRIDE
+    return None
+
+
+def relocate_annex_code(code: CodeType, annex_filenames: list[str]) -> CodeType:
+    """``code`` with every code object whose lines all come from one annex renamed to that annex.
+
+    Those are the functions whose bodies an annex's ``impl`` supplies (and what they
+    nest), so tracebacks, ``linecache`` and debuggers show the annex file and its lines.
+    """
+    constants = tuple(
+        relocate_annex_code(constant, annex_filenames) if isinstance(constant, CodeType) else constant
+        for constant in code.co_consts
+    )
+    lines = {line for _start, _end, line in code.co_lines() if line is not None}
+    lines.add(code.co_firstlineno)
+    strides = {line // ANNEX_LINE_STRIDE for line in lines}
+    if len(strides) == 1:
+        index = strides.pop()
+        if 1 <= index <= len(annex_filenames):
+            return code.replace(
+                co_consts=constants,
+                co_filename=annex_filenames[index - 1],
+                co_firstlineno=code.co_firstlineno - index * ANNEX_LINE_STRIDE,
+            )
+    return code.replace(co_consts=constants)
 
 
 def annex_paths(source_path: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 
 from jaclang.compiler import syntax_tree as st
+from jaclang.compiler.annexes import ANNEX_LINE_STRIDE
 from jaclang.compiler.astbuild import TESTS_REGISTRY, Scope, SemText, function_def
 from jaclang.compiler.declarations import DeclarationGenerator
 from jaclang.compiler.expressions import RUNTIME, fill_position, place, runtime_uses, token_text
@@ -80,7 +81,8 @@ class CodeGenerator(DeclarationGenerator):
                 key = ".".join(token_text(part) for part in item.target)
                 earlier = self.state.implementations.get(key)
                 if earlier is not None:
-                    raise self.error(f"{key} is implemented twice (first at line {earlier.line})", item)
+                    first_line = (earlier.line or 0) % ANNEX_LINE_STRIDE  # its own file's line, even in an annex
+                    raise self.error(f"{key} is implemented twice (first at line {first_line})", item)
                 self.state.implementations[key] = item
             elif isinstance(item, st.Declaration):
                 self._collect_declared(item, ())

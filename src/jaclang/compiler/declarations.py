@@ -16,6 +16,7 @@ from jaclang.compiler.astbuild import (
     function_def,
     is_simple_constant,
 )
+from jaclang.compiler.annexes import ANNEX_LINE_STRIDE
 from jaclang.compiler.expressions import SPECIAL_METHODS, copy_position, place, runtime, token_text
 from jaclang.compiler.fstrings import string_value
 from jaclang.compiler.signatures import add_self_parameter, build_arguments
@@ -146,6 +147,15 @@ class DeclarationGenerator(SpatialGenerator):
         result = function_def(python_name, arguments, statements, all_decorators, returns, node.is_async is not None)
         if python_name != name:
             sems = [SemText((python_name,), sem.part, sem.text, sem.item) for sem in sems]
+        if implementation is not None and (implementation.line or 0) >= ANNEX_LINE_STRIDE:
+            # A body from an annex file: the function (and so its code object, whose first line is
+            # that of its first decorator) lies wholly in the annex, which names it in tracebacks.
+            for decorator in all_decorators:
+                for child in ast.walk(decorator):
+                    if "lineno" in child._attributes:
+                        child.lineno = child.end_lineno = None
+                place(decorator, implementation)
+            return place(result, implementation), sems
         return place(result, node), sems
 
     def defer_forward_ability(self, decorator: ast.expr, scope: Scope, name: str, event: st.EventClause) -> bool:

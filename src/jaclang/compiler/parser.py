@@ -158,16 +158,26 @@ def parse_with_lark(source: str, filename: str = "<jac>", start: str = "start") 
         raise _syntax_error(error, source, filename, parser, _tagger.tokens) from None
 
 
-def parse(source: str, filename: str = "<jac>", start: str = "start") -> Any:
-    """Parse Jac ``source`` into its syntax tree (a ``Module``, or an expression for ``fexpr``); raise :class:`JacSyntaxError` pointing at the offending token."""
+def parse(source: str, filename: str = "<jac>", start: str = "start", line_offset: int = 0) -> Any:
+    """Parse Jac ``source`` into its syntax tree (a ``Module``, or an expression for ``fexpr``); raise :class:`JacSyntaxError` pointing at the offending token.
+
+    ``line_offset`` is added to every line number in the tree (annex files, see
+    :mod:`annexes`); errors are reported at the source's own lines.
+    """
     parser = get_parser()
     assert _fast_parser is not None
     tokens: list[Token] = []
     try:
         with collector_paused():
             tokens = _fast_parser.tokens(source)
+            if line_offset:
+                for token in tokens:
+                    token.line += line_offset
+                    token.end_line += line_offset
             return _fast_parser.run(tokens, start)
     except UnexpectedInput as error:
+        if line_offset:
+            return parse(source, filename, start)  # raises the error at the source's own lines
         raise _syntax_error(error, source, filename, parser, tokens) from None
 
 
