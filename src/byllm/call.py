@@ -29,6 +29,7 @@ from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.pricing import cost_of
 from byllm.prompt import build_messages, retry_message
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, StreamingReply, ToolCall, Usage
+from byllm.providers.transport import ResponseFormatRejected
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -158,15 +159,10 @@ class TypedCall:
             params=params,
             stream=streamed,
         )
-        self.request.messages = build_messages(
-            meaning,
-            self.output,
-            args,
-            instance=getattr(caller, "__self__", None),
-            context=model.prompt_context(),
-            excluded=model.excluded_names(),
-            schema_in_prompt=not with_tools and not _provider_takes_schema(model, self.request),
-        )
+        self._prompt_inputs = (args, getattr(caller, "__self__", None))
+        self._schema_in_prompt = not with_tools and not _provider_takes_schema(model, self.request)
+        self.request.messages = self._prompt()
+        self._prompt_length = len(self.request.messages)
         messages = self.request.messages
         self.record = CallRecord(
             function=meaning.qualified_name,
@@ -181,12 +177,38 @@ class TypedCall:
         if model.verbose:
             print_messages(meaning.qualified_name, messages)
 
+    def _prompt(self) -> list[Message]:
+        args, instance = self._prompt_inputs
+        return build_messages(self.meaning, self.output, args, instance=instance, context=self.model.prompt_context(),
+                              excluded=self.model.excluded_names(), schema_in_prompt=self._schema_in_prompt)
+
+    def describe_schema_in_prompt(self) -> bool:
+        """Rebuild the prompt with the schema described in it, after the server refused ``response_format``.
+
+        ``False`` when that changes nothing (the schema is already there, or the
+        provider would still send it): the refusal is then raised.
+        """
+        if self._schema_in_prompt or self.request.output_schema is None or _provider_takes_schema(self.model,
+                                                                                                   self.request):
+            return False
+        self._schema_in_prompt = True
+        later = self.request.messages[self._prompt_length:]
+        prompt = self._prompt()
+        self._prompt_length = len(prompt)
+        self.request.messages = [*prompt, *later]
+        return True
+
     # -- completions -----------------------------------------------------
     def complete(self) -> CompletionReply:
         """Send the current request through the ``llm_complete`` hook and record the attempt."""
         attempt, request, started = self._begin()
         try:
             reply = self.model.complete(request)
+        except ResponseFormatRejected as error:
+            self._fail(attempt, started, error)
+            if not self.describe_schema_in_prompt():
+                raise
+            return self.complete()
         except BaseException as error:
             self._fail(attempt, started, error)
             raise
@@ -198,6 +220,11 @@ class TypedCall:
         attempt, request, started = self._begin()
         try:
             reply = await self.model.acomplete(request)
+        except ResponseFormatRejected as error:
+            self._fail(attempt, started, error)
+            if not self.describe_schema_in_prompt():
+                raise
+            return await self.acomplete()
         except BaseException as error:
             self._fail(attempt, started, error)
             raise

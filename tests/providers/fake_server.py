@@ -57,6 +57,9 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""  # the body's bytes as sent (request-compatibility tests compare them)
+    peer: tuple[str, int] | None = None  # the client's address: one per connection
+
 
 
 # -- OpenAI Chat Completions replies -------------------------------------------
@@ -405,6 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
             headers={key.lower(): value for key, value in self.headers.items()},
             body=body,
+            raw=raw,
+            peer=self.client_address[:2],
         )
         reply = fake.next_reply(request)
         fake.wait(fake.latency + reply.delay)
@@ -454,6 +459,28 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut is not None:
             self._reset()
         self.close_connection = True
+
+
+# -- JSON-schema mode (issue 14): a server without response_format ----------------------
+class RefusesResponseFormat:
+    """Answers like ``answer``, except a request carrying ``response_format``: HTTP 400, as older servers refuse it.
+
+    ``refused`` counts the refusals.
+    """
+
+    MESSAGE = "Unrecognized request argument supplied: response_format (json_schema is not supported)"
+
+    def __init__(self, answer: Responder) -> None:
+        self.answer = answer
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: RecordedRequest) -> Scripted:
+        if isinstance(request.body, dict) and "response_format" in request.body:
+            with self._lock:
+                self.refused += 1
+            return error(400, self.MESSAGE)
+        return self.answer(request)
 
 
 # -- scale-out (issue 13): a per-key request quota ------------------------------------

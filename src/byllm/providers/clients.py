@@ -5,6 +5,10 @@ owns a connection pool, so byllm builds one per (kind, base URL, key) and reuses
 it. Async clients are also keyed by event loop: an async connection pool must
 not outlive the loop it was opened on (``asyncio.run`` makes a new loop each time),
 so a loop's clients are closed when that loop shuts down.
+
+Synchronous callers of an async client share :func:`background_loop`: one event
+loop on a daemon thread, owning that client's pool for every thread of the
+process; its clients are closed at exit.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import atexit
+import concurrent.futures
 import logging
+import os
 import threading
-from typing import Any, AsyncIterator, Callable, Hashable
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
 
 logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
 _lock = threading.Lock()
 _sync_clients: dict[Hashable, Any] = {}
 # Per event loop: the loop itself (kept to tell a new loop from a dead one with the
@@ -93,7 +101,8 @@ def cached_async_client(key: Hashable, build: Callable[[], Any]) -> Any:
 
 
 def clear_clients() -> None:
-    """Forget every cached client (tests, or after rotating credentials)."""
+    """Forget every cached client (tests, or after rotating credentials); the background loop's are closed."""
+    _background.stop()
     with _lock:
         for client in _sync_clients.values():
             close = getattr(client, "close", None)
@@ -104,10 +113,102 @@ def clear_clients() -> None:
 
 
 def client_count() -> int:
-    """How many synchronous clients are cached (for tests and diagnostics)."""
-    return len(_sync_clients)
+    """How many clients serve synchronous calls: SDK clients, and those on the background loop (for tests)."""
+    loop = _background._loop
+    entry = _async_clients.get(id(loop)) if loop is not None else None
+    return len(_sync_clients) + (len(entry[1]) if entry is not None and entry[0] is loop else 0)
 
 
 def async_loop_count() -> int:
-    """How many event loops have cached async clients (for tests and diagnostics)."""
-    return len(_async_clients)
+    """How many event loops have cached async clients, the background loop not counted (for tests)."""
+    loop = _background._loop
+    return len(_async_clients) - (1 if loop is not None and id(loop) in _async_clients else 0)
+
+
+class BackgroundLoop:
+    """An event loop on a daemon thread, where synchronous code runs coroutines.
+
+    Sync calls from any thread submit to this one loop, so they share its
+    clients and connection pools (a pool per thread would open a connection per
+    thread, and an ``asyncio.run`` per call would open one per call). At exit
+    the loop's async generators are shut down, which closes its clients.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running background loop, started on first use."""
+        loop = self._loop
+        if loop is not None:
+            return loop
+        with self._start_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+                thread = threading.Thread(target=self._run, args=(loop, started), name="byllm-io", daemon=True)
+                thread.start()
+                started.wait()
+                self._thread, self._loop = thread, loop
+                atexit.register(self.stop)
+            return self._loop
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(started.set)
+        loop.run_forever()
+
+    def run(self, awaitable: Awaitable[Result]) -> Result:
+        """Run ``awaitable`` on the background loop and wait for its result (from any other thread)."""
+        future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), self.loop())
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise
+        except BaseException:
+            if not future.done():  # interrupted while waiting (KeyboardInterrupt): stop the work too
+                future.cancel()
+            raise
+
+    def stop(self) -> None:
+        """Close the loop's clients and stop its thread (registered with ``atexit``)."""
+        with self._start_lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
+        except Exception:  # closing is best effort at exit
+            logger.debug("closing the background loop's clients failed", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        if not thread.is_alive():
+            loop.close()
+
+    def forget(self) -> None:
+        """Drop the loop without stopping it: in a forked child, the thread running it does not exist."""
+        self._loop, self._thread, self._start_lock = None, None, threading.Lock()
+
+
+async def _awaited(awaitable: Awaitable[Result]) -> Result:
+    return await awaitable
+
+
+_background = BackgroundLoop()
+
+
+def background_loop() -> BackgroundLoop:
+    """The process's background loop for synchronous callers of async clients."""
+    return _background
+
+
+def _after_fork_in_child() -> None:
+    _background.forget()
+    _async_clients.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,25 +1,43 @@
 """OpenAI and every OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio, ...).
 
 This module converts requests to the Chat Completions protocol and replies back;
-the ``openai`` SDK carries them by default (imported on the first real call),
-and any other :class:`~byllm.providers.transport.Transport` can.
+byllm's own aiohttp transport carries them (:mod:`byllm.providers.aiohttp_transport`),
+or the ``openai`` SDK with ``BYLLM_TRANSPORT=sdk`` (``pip install "jaclang[openai]"``),
+or any other :class:`~byllm.providers.transport.Transport`.
+
+JSON-schema mode falls back by itself: a server that answers HTTP 400 about
+``response_format`` is remembered for the process (per base URL) and the call is
+asked again with the schema described in the prompt
+(:class:`~byllm.providers.transport.ResponseFormatRejected`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from typing import Any
 
 from byllm import reply_json
-from byllm.errors import EmptyReplyError, MalformedReplyError
+from byllm.errors import ByLLMError, ConfigurationError, EmptyReplyError, MalformedReplyError, ProviderError
+from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, ToolSpec, Usage
 from byllm.providers.provider import RemoteProvider, wire_field
-from byllm.providers.transport import RetryPolicy, SDKTransport, Transport
+from byllm.providers.transport import ResponseFormatRejected, RetryPolicy, SDKTransport, Transport, TransientError
+from byllm.redact import redact_url
 
-# Local servers ignore the key, but the SDK refuses to build a client without one.
+# Local servers ignore the key, but some refuse a request without one.
 PLACEHOLDER_KEY = "not-needed"
 OPENAI_SDK = SDKTransport("openai", "OpenAI", "chat.completions.create")
+TRANSPORT_VARIABLE = "BYLLM_TRANSPORT"
+TRANSPORTS: dict[str, Transport] = {"aiohttp": CHAT_COMPLETIONS, "sdk": OPENAI_SDK}
+# What a server's complaint about JSON-schema mode mentions.
+_RESPONSE_FORMAT_WORDS = re.compile(r"response_format|json_schema|response format|json schema|structured output",
+                                    re.IGNORECASE)
+# Base URLs whose server refused response_format in this process: the schema goes in the prompt there.
+_refuses_response_format: set[str] = set()
+_refusals_lock = threading.Lock()
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
 _NOT_JSON = object()
 
@@ -36,7 +54,7 @@ class OpenAICompatibleProvider(RemoteProvider):
     """
 
     placeholder_key = PLACEHOLDER_KEY
-    transport: Transport = OPENAI_SDK
+    transport: Transport = CHAT_COMPLETIONS
 
     def __init__(
         self,
@@ -58,10 +76,35 @@ class OpenAICompatibleProvider(RemoteProvider):
         self.name, self.prefix, self.api_key_env = name, prefix, api_key_env
         self.key_required = key_required
         self.json_mode = json_mode
+        if transport is None and type(self).transport is CHAT_COMPLETIONS:
+            self.transport = chosen_transport()
 
     def wants_schema(self, request: CompletionRequest) -> bool:
-        """Whether the return type's schema goes to the server as ``response_format``."""
-        return bool(self.json_mode)
+        """Whether the return type's schema goes to the server as ``response_format``.
+
+        Not for a server that refused it earlier in the process (see :meth:`classify`).
+        """
+        return bool(self.json_mode) and (not _refuses_response_format or self._server() not in _refuses_response_format)
+
+    def _server(self) -> str:
+        return self.base_url or "openai"
+
+    def classify(self, error: BaseException) -> ByLLMError | TransientError | None:
+        """As the base does; a 400 / 422 about ``response_format`` in JSON-schema mode is a :class:`ResponseFormatRejected`.
+
+        The server is remembered, so this process's later calls to it describe
+        the schema in the prompt instead.
+        """
+        mapped = super().classify(error)
+        if (self.json_mode and type(mapped) is ProviderError and mapped.status in (400, 422)
+                and _RESPONSE_FORMAT_WORDS.search(str(mapped))):
+            with _refusals_lock:
+                _refuses_response_format.add(self._server())
+            return ResponseFormatRejected(
+                f"{mapped} (the server at {redact_url(self.base_url) if self.base_url else 'api.openai.com'} does not take response_format; "
+                "byllm describes the schema in the prompt for it from now on; json_mode=False skips the first try)",
+                provider=self.name, status=mapped.status)
+        return mapped
 
     def wire_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
         """The Chat Completions body: messages, tools, ``response_format``, parameters, extras."""
@@ -121,6 +164,22 @@ class OpenAICompatibleProvider(RemoteProvider):
         if not choices:
             return ""
         return wire_field(wire_field(choices[0], "delta"), "content") or ""
+
+
+def chosen_transport() -> Transport:
+    """The transport ``BYLLM_TRANSPORT`` names: ``aiohttp`` (byllm's own, the default) or ``sdk`` (the openai SDK)."""
+    choice = os.environ.get(TRANSPORT_VARIABLE, "").strip().lower() or "aiohttp"
+    transport = TRANSPORTS.get(choice)
+    if transport is None:
+        raise ConfigurationError(f"{TRANSPORT_VARIABLE}={choice!r}: use 'aiohttp' (byllm's own HTTP client, the "
+                                 "default) or 'sdk' (the openai SDK: pip install \"jaclang[openai]\")")
+    return transport
+
+
+def forget_response_format_refusals() -> None:
+    """Try JSON-schema mode again on every server (tests, or after upgrading a server)."""
+    with _refusals_lock:
+        _refuses_response_format.clear()
 
 
 def usage_of(reported: Any, input_name: str = "prompt_tokens", output_name: str = "completion_tokens") -> Usage | None:

@@ -4,7 +4,8 @@ A *transport* is the swappable part of a provider: it sends the JSON-shaped wire
 body a provider built over a :class:`Connection` (base URL, key, timeout,
 headers) and returns the wire response, or an iterable of events for a stream.
 :class:`SDKTransport` uses an official SDK; an own HTTP client only has to offer
-the same two methods.
+the same two methods (byllm's own, for the OpenAI Chat Completions protocol, is
+:mod:`byllm.providers.aiohttp_transport`), raising :class:`WireFailure`\\ s.
 
 Retries are byllm's, the same for every transport: exponential backoff with full
 jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
@@ -116,6 +117,40 @@ class TransientError(Exception):
 Classifier = Callable[[BaseException], "ByLLMError | TransientError | None"]
 
 
+class WireFailure(Exception):
+    """A failure an own HTTP transport reports, mapped by :func:`classify_error` like an SDK's errors.
+
+    Subclasses say what happened; the message must not contain a credential
+    (it is redacted again when mapped).
+    """
+
+
+class HTTPStatusFailure(WireFailure):
+    """The server answered with an error status (``None``: an error event mid-stream); ``body`` is its decoded JSON or text."""
+
+    def __init__(self, status_code: int | None, body: Any, headers: Mapping[str, str]) -> None:
+        super().__init__(f"HTTP {status_code}" if status_code else "the server reported an error")
+        self.status_code = status_code
+        self.body = body
+        self.headers = headers
+
+
+class ConnectionFailure(WireFailure):
+    """No answer: the connection could not be opened, or was dropped or reset (retried)."""
+
+
+class TimeoutFailure(WireFailure):
+    """No answer within the timeout (retried)."""
+
+
+class ResponseFormatRejected(ProviderError):
+    """The server refused ``response_format`` (JSON-schema mode): the call is asked again with the schema in the prompt.
+
+    Not retried by the transport: :mod:`byllm.call` catches it, rebuilds the
+    prompt and sends again; the provider remembers the server for the process.
+    """
+
+
 class Transport(Protocol):
     """Carries a wire body to a server and brings back its response: the swappable part of a provider.
 
@@ -156,7 +191,12 @@ class SDKTransport:
     def _client(self, name: str, connection: Connection) -> tuple[Hashable, Callable[[], Any]]:
         """A client's cache key, and how to build it."""
         def build() -> Any:
-            sdk = importlib.import_module(self.package)
+            try:
+                sdk = importlib.import_module(self.package)
+            except ImportError:
+                raise ConfigurationError(f"this provider sends through the {self.package} SDK, which is not "
+                                         f"installed: pip install \"jaclang[{self.package}]\" (or pip install {self.package})"
+                                         ) from None
             return getattr(sdk, name)(api_key=connection.api_key, base_url=connection.base_url, max_retries=0)
 
         return (self.package, name, connection.base_url, key_fingerprint(connection.api_key)), build
@@ -197,7 +237,7 @@ def classify_error(error: BaseException, provider: str, secrets: Sequence[str] =
         reason = getattr(error, "msg", None) or getattr(error, "reason", None) or "nested too deeply"
         return TransientError(MalformedReplyError(
             f"{provider}: the reply body is not valid JSON (truncated or malformed: {reason})", provider=provider))
-    if type(error).__module__.split(".")[0] not in SDK_PACKAGES:
+    if not isinstance(error, WireFailure) and type(error).__module__.split(".")[0] not in SDK_PACKAGES:
         return None
     status = getattr(error, "status_code", None)
     message = redact(_provider_message(error), secrets)
@@ -213,7 +253,8 @@ def classify_error(error: BaseException, provider: str, secrets: Sequence[str] =
             detail = f"{message} ({type(cause).__name__}: {redact(str(cause), secrets)})" if cause else message
             return TransientError(ProviderError(f"{provider}: connection failed: {detail}", provider=provider))
         return ProviderError(f"{provider}: {message}", provider=provider)
-    headers = getattr(getattr(error, "response", None), "headers", None)
+    headers = getattr(error, "headers", None) if isinstance(error, WireFailure) else None
+    headers = headers or getattr(getattr(error, "response", None), "headers", None)
     if status in (401, 403):
         hint = "check the API key (api_key=... or the provider's environment variable)"
         return AuthenticationError(f"{provider} rejected the credentials (HTTP {status}): {message}; {hint}",
@@ -237,6 +278,8 @@ def _provider_message(error: BaseException) -> str:
             return inner["message"]
         if isinstance(inner, str):
             return inner
+    if isinstance(error, HTTPStatusFailure) and isinstance(body, str) and body.strip():
+        return body.strip()[:500]
     return getattr(error, "message", None) or str(error) or type(error).__name__
 
 
