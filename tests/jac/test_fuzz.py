@@ -95,6 +95,7 @@ _EXTRA_FRAGMENTS = [
     "0b2", "0o9", "1e", "1j", "f'{", "f'{}'", "f'{x!z}'", "f'{x:{y}}'", "\\", "del", "async", "static", "init",
     "postinit", "<>x", "*args", "**kw", ":pub", "global", "nonlocal", "assert", "raise", "while", "elif",
     "finally", "in", "not", "is", "and", "or", "True", "None", "...", "impl x.y", "visit [-->] by llm()",
+    "visit :0:", ":-1:", "-a ++> b",
 ]
 
 

@@ -275,8 +275,7 @@ class ExpressionGenerator:
     # ------------------------------------------------------------------ operators
     def _expr_BinaryChain(self, node: st.BinaryChain) -> ast.expr:
         """A flat ``a op b op c ...`` list: ``or`` < ``and`` < ``not`` < comparisons < the rest."""
-        items = node.operands
-        operators = node.operators
+        items, operators = _sign_over_tight_operators(node.operands, node.operators)
         or_groups: list[list[ast.expr]] = [[]]
         start = 0
         for index, operator in enumerate(operators + ["or"]):
@@ -545,6 +544,32 @@ def _spanning(node: ast.expr, parts: list[ast.expr]) -> ast.expr:
 
 def _precedence(operator: Any) -> int:
     return BINARY_PRECEDENCE[operator] if isinstance(operator, str) else CONNECT_PRECEDENCE
+
+
+def _binds_tighter_than_sign(operator: Any) -> bool:
+    """Connects, ``:>``, ``<:`` and ``spawn``: upstream's grammar puts them below a unary sign."""
+    return not isinstance(operator, str) or BINARY_PRECEDENCE.get(operator, 0) >= CONNECT_PRECEDENCE
+
+
+def _sign_over_tight_operators(items: list[st.Expr], operators: list[Any]) -> tuple[list[st.Expr], list[Any]]:
+    """Regroup as upstream does: a leading ``-``, ``+`` or ``~`` applies to the connect (``:>``,
+    ``spawn``) chain that follows its operand, so ``-a ++> b`` is ``-(a ++> b)``."""
+    from jaclang.compiler.tree_builder import locate
+
+    index = 0
+    while index < len(operators):
+        item = items[index]
+        if isinstance(item, st.Unary) and _binds_tighter_than_sign(operators[index]):
+            end = index
+            while end < len(operators) and _binds_tighter_than_sign(operators[end]):
+                end += 1
+            chained = [item.operand, *items[index + 1: end + 1]]
+            inner = locate(st.BinaryChain(chained, operators[index:end]), chained)
+            signed = locate(st.Unary(item.operator, inner), [item, inner])
+            items = [*items[:index], signed, *items[end + 1:]]
+            operators = [*operators[:index], *operators[end:]]
+        index += 1
+    return items, operators
 
 
 def _group(operands: list[ast.expr], operators: list[Any], combine: Callable[[Any, ast.expr, ast.expr], ast.expr]) -> ast.expr:

@@ -138,7 +138,10 @@ class SpatialGenerator(StatementGenerator):
             candidates = place(_call("llm_visit", [self.model_expression(target.model), self.expr(target.call)]), target)
         else:
             candidates = self.expr(target)
-        visit = _call("visit", [candidates])
+        if node.index is not None:  # upstream's `visit :i: x`: queued at position i, not at the end
+            visit = _call("visit_at", [self.expr(node.index), candidates])
+        else:
+            visit = _call("visit", [candidates])
         if node.orelse is None:
             return ast.Expr(value=visit)
         test = ast.UnaryOp(op=ast.Not(), operand=visit)

@@ -864,10 +864,11 @@ class Report(Node):
 
 @_node
 class Visit(Node):
-    """``visit targets;`` or ``visit targets else { }``."""
+    """``visit targets;``, ``visit targets else { }``, ``visit :index: targets;`` (queued at ``index``)."""
 
     target: Expr
     orelse: Optional[Block]
+    index: Optional[Expr] = None
 
 
 @_node

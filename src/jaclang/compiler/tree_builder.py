@@ -506,8 +506,9 @@ class JacTreeBuilder:
         return locate(st.Report(children[1]), children)
 
     def visit_stmt(self, children: Children) -> st.Node:
-        """``visit target;`` / ``visit target else { }``."""
-        return locate(st.Visit(children[1], children[2] if len(children) > 2 else None), children)
+        """``visit :index: target;`` / ``visit target else { }``."""
+        _keyword, index, target, *orelse = children  # `;` leaves no child, `else { }` one
+        return locate(st.Visit(target, orelse[0] if orelse else None, index), children)
 
     def disconnect_stmt(self, children: Children) -> st.Node:
         """``del a --> b;``."""

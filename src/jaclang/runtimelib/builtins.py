@@ -35,6 +35,7 @@ __all__ = [
     "llm_function",
     "llm_method",
     "llm_visit",
+    "visit_at",
     "jac_object",
     "postinit_field",
     "default_field",
@@ -201,6 +202,37 @@ def sem(owner: Any, part: str, text: str) -> None:
 def pipe_call(function: Callable[..., Any], value: Any) -> Any:
     """``value |> function``: call ``function`` with ``value``."""
     return function(value)
+
+
+def visit_at(index: int, targets: Any) -> bool:
+    """``visit :index: targets``: queue the targets at ``index`` of the walk's queue, as upstream.
+
+    Upstream inserts before position ``index`` of the walker's queue of next
+    locations (``0``: visit them next, depth-first; ``-1``: at the end, like a
+    plain ``visit``; other negative positions count from the end; below the
+    front means the front). The OSP runtime's ``visit`` appends, so the new
+    entries are appended by it (edges followed by their far ends, as always)
+    and then moved into place.
+    """
+    from jaclang.runtimelib.osp import visit, walking
+
+    walks = walking._walks  # the running walks, innermost last (the runtime has no public accessor yet)
+    if not walks:
+        return visit(targets)
+    queue = walks[-1].queue
+    waiting = len(queue)
+    if not visit(targets):
+        return False
+    if index < -waiting:
+        index = 0
+    elif index < 0:
+        index += waiting + 1
+    index = min(index, waiting)
+    if index < waiting:
+        entries = list(queue)
+        queue.clear()
+        queue.extend(entries[:index] + entries[waiting:] + entries[index:waiting])
+    return True
 
 
 def __getattr__(name: str) -> Any:
