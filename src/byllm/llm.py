@@ -137,6 +137,10 @@ class Model:
         self.call_params: dict[str, Any] = {}
         self._shared = _SharedState()
         self._sampling: tuple[Any, dict[str, Any]] | None = None
+        from byllm.providers.registry import check_model_name
+
+        # A misspelt name fails here with a did-you-mean; a plugin's provider found on the way is kept.
+        self._shared.provider = check_model_name(model_name, dict(self.settings))
         _switch_on_plugins(options)
 
     # -- configuration -------------------------------------------------

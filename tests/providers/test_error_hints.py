@@ -97,3 +97,113 @@ def test_credentials_in_the_url_are_masked_in_the_hint() -> None:
                                   "http://user:sk-secret-123456@127.0.0.1:9/v1")
     assert "sk-secret-123456" not in str(mapped)
     assert "start it, or fix base_url=" in server_hint("openai-compatible", "http://localhost:9/v1")
+
+
+# -- unknown model names ------------------------------------------------------------------------
+def test_a_misspelt_model_name_fails_when_the_model_is_created_with_a_did_you_mean() -> None:
+    from byllm.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"no provider serves the model 'gpt4o': did you mean 'gpt-4o'\?"):
+        Model("gpt4o")
+    with pytest.raises(ConfigurationError, match=r"did you mean 'ollama/llama3.2'\?"):
+        Model("olama/llama3.2")
+    with pytest.raises(ConfigurationError, match=r"did you mean provider='ollama'\?"):
+        Model("llama3.2", provider="olama")
+
+
+def test_an_unknown_name_still_fails_at_the_first_call_with_what_works() -> None:
+    from byllm.errors import ConfigurationError
+
+    model = Model("mystery-model")  # a plugin registered later may serve it
+    with pytest.raises(ConfigurationError, match="no provider serves the model 'mystery-model': use a name such as"):
+        echo_function(model)("hi")
+
+
+def test_a_plugin_serving_a_name_that_looks_misspelt_keeps_working(jac_plugin_manager) -> None:
+    from jaclang.runtimelib.machine import hookimpl
+
+    from byllm.providers.mock import MockProvider
+
+    served = MockProvider(["from the plugin"])
+
+    class GatewayPlugin:
+        @staticmethod
+        @hookimpl
+        def llm_provider(model_name, config):  # type: ignore[no-untyped-def]
+            return served if model_name == "gpt4o" else None
+
+    jac_plugin_manager.register(GatewayPlugin, name="gateway")
+    model = Model("gpt4o")
+    assert echo_function(model)("hi") == "from the plugin"
+    assert model.provider is served
+
+
+def test_creating_a_model_imports_no_provider_sdk() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys; from byllm.lib import Model; [Model(n) for n in ('gpt-4o-mini', 'claude-3-5-haiku-latest', "
+             "'ollama/llama3.2', 'litellm/openai/gpt-4o', 'local/smollm2-135m', 'mystery')]; "
+             "print(sorted(m for m in ('openai', 'anthropic', 'litellm', 'aiohttp', 'xllamacpp') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+# -- LiteLLM offline -----------------------------------------------------------------------------
+def test_litellm_uses_its_bundled_cost_map_instead_of_fetching_it() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("litellm")
+    probe = ("import os; os.environ.pop('LITELLM_LOCAL_MODEL_COST_MAP', None)\n"
+             "from byllm.providers.litellm_provider import _litellm\n"
+             "litellm = _litellm()\n"
+             "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'], 'gpt-4o-mini' in litellm.model_cost)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.stdout.split() == ["True", "True"], result.stderr
+    assert "remote model cost map" not in result.stderr
+
+
+def test_a_users_own_cost_map_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from byllm.providers.litellm_provider import LOCAL_COST_MAP_VARIABLE
+
+    pytest.importorskip("litellm")
+    from byllm.providers.litellm_provider import _litellm
+
+    monkeypatch.setenv(LOCAL_COST_MAP_VARIABLE, "False")
+    _litellm()
+    assert os.environ[LOCAL_COST_MAP_VARIABLE] == "False"
+
+
+# -- an unpriced model's cost ------------------------------------------------------------------------
+def test_an_unpriced_cost_reads_the_same_in_every_report() -> None:
+    from byllm.plugins.cli import _cost
+    from byllm.plugins.usage import UNPRICED, format_cost
+    from jaclang.commands import run
+
+    assert format_cost(None) == _cost(None) == run.UNPRICED == UNPRICED == "unpriced"
+    assert format_cost(0.000123) == _cost(0.000123) == "$0.000123"
+    assert run._tokens_and_cost(10, 5, None) == "10 tokens in, 5 out, unpriced"
+
+
+def test_a_run_with_an_unpriced_call_has_no_total_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from byllm.call import CallRecord
+    from byllm.meaning import describe_function
+    from byllm.plugins.usage import UsageLedger
+    from byllm.providers.base import Usage
+
+    def answer(question: str) -> str: ...
+
+    def record(model_name: str, cost: float | None) -> CallRecord:
+        return CallRecord(function="answer", meaning=describe_function(answer), model_name=model_name, params={},
+                          usage=Usage(10, 5), cost=cost)
+
+    ledger = UsageLedger()
+    ledger.add(record("gpt-4o-mini", 0.25))
+    assert ledger.run.cost == 0.25
+    ledger.add(record("house-model", None))
+    assert ledger.run.cost is None  # not 0.25 and not 0.0: the total is unknown
+    assert (ledger.run.priced_cost, ledger.run.unpriced_tokens) == (0.25, 15)
+    assert ledger.run.by_model["house-model"].cost is None

@@ -134,7 +134,9 @@ def run_logs_command(options: argparse.Namespace) -> int:
 
 
 def _cost(cost: float | None) -> str:
-    return "?" if cost is None else f"${cost:.6f}"
+    from byllm.plugins.usage import format_cost
+
+    return format_cost(cost)
 
 
 def _status(call: dict[str, Any]) -> str:

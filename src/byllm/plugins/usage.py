@@ -20,9 +20,18 @@ if TYPE_CHECKING:
     from byllm.call import CallRecord
 
 __all__ = [
-    "DEFAULT_PRICES", "CallUsage", "RunUsage", "UsagePlugin", "cost_of", "last_usage", "price_of", "reset_usage",
+    "DEFAULT_PRICES", "UNPRICED", "CallUsage", "RunUsage", "UsagePlugin", "cost_of", "format_cost", "last_usage", "price_of",
+    "reset_usage",
     "run_usage", "set_price",
 ]
+
+
+UNPRICED = "unpriced"
+
+
+def format_cost(cost: float | None) -> str:
+    """A cost as every report shows it (``jac run --usage``, ``jac logs``): ``$0.000123``, or ``unpriced``."""
+    return UNPRICED if cost is None else f"${cost:.6f}"
 
 
 @dataclass
@@ -63,7 +72,8 @@ class RunUsage:
     cached_completions: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0  # of the priced calls
+    cost: float | None = 0.0  # None once a call's model had no price ("unpriced"), as for one call
+    priced_cost: float = 0.0  # the cost of the priced calls alone
     unpriced_tokens: int = 0  # tokens of models with no price
     by_model: dict[str, CallUsage] = field(default_factory=dict)
 
@@ -101,8 +111,11 @@ class UsageLedger:
             run.output_tokens += usage.output_tokens
             if record.cost is None:
                 run.unpriced_tokens += usage.input_tokens + usage.output_tokens
+                run.cost = None
             else:
-                run.cost += record.cost
+                run.priced_cost += record.cost
+                if run.cost is not None:
+                    run.cost += record.cost
 
     def reset(self) -> None:
         """Forget everything counted."""

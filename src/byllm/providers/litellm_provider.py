@@ -17,10 +17,18 @@ from byllm.providers.openai_provider import OpenAICompatibleProvider
 from byllm.providers.transport import Connection, Transport
 
 PREFIX = "litellm/"
+# LiteLLM downloads its model cost map from GitHub when it is imported (about 15 s offline before it
+# gives up) unless this is "True"; byllm prices calls itself, so the copy inside the package does.
+LOCAL_COST_MAP_VARIABLE = "LITELLM_LOCAL_MODEL_COST_MAP"
 
 
 def _litellm() -> Any:
-    """The ``litellm`` module, or a clear error saying how to install it."""
+    """The ``litellm`` module, or a clear error saying how to install it.
+
+    LiteLLM's bundled cost map is used unless the user set the variable
+    themselves (``LITELLM_LOCAL_MODEL_COST_MAP=False`` fetches the remote one).
+    """
+    os.environ.setdefault(LOCAL_COST_MAP_VARIABLE, "True")
     try:
         import litellm
     except ImportError:

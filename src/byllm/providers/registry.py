@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from byllm.errors import ConfigurationError
+from byllm.providers.hints import KNOWN_MODEL_NAMES, closest_name, unknown_model_message
 from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
 from byllm.providers.transport import RetryPolicy
 from byllm.providers.transport import setting as _setting
@@ -49,6 +50,70 @@ HOSTED_SERVERS: dict[str, ServerPreset] = {
 }
 
 OPENAI_MODEL_NAME = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+# Providers byllm serves itself, by ``provider=`` value or model-name prefix (besides the presets above).
+BUILTIN_KINDS = ("openai", "anthropic", "litellm", "local")
+
+
+def known_prefixes() -> list[str]:
+    """Every provider kind byllm serves itself: usable as ``<kind>/<model>`` or ``provider="<kind>"``."""
+    return [*BUILTIN_KINDS, *LOCAL_SERVERS, *HOSTED_SERVERS]
+
+
+def builtin_serves(model_name: str, config: Any) -> bool:
+    """Whether :func:`builtin_provider` has a provider for ``model_name``, decided from the name alone.
+
+    Nothing is built or imported: this is what ``Model(...)`` checks when it is
+    created, so a misspelt name fails there rather than at the first call.
+    """
+    if model_name in MOCK_MODEL_NAMES:
+        return True
+    explicit = _setting(config, "provider")
+    if explicit is not None:
+        return not isinstance(explicit, str) or explicit in known_prefixes()
+    prefix, slash, _rest = model_name.partition("/")
+    if slash and prefix in known_prefixes():
+        return True
+    return model_name.startswith("claude-") or bool(OPENAI_MODEL_NAME.match(model_name)) or bool(
+        _setting(config, "base_url"))
+
+
+def check_model_name(model_name: str, config: Any) -> Any:
+    """Catch a misspelt model name when ``Model(...)`` is created, not at its first call.
+
+    Names byllm's rules serve pass without building anything (``None``: the
+    provider is built on the first call). A name close to a known name or
+    prefix (``gpt4o``, ``olama/llama3.2``, ``provider="olama"``) is put to the
+    ``llm_provider`` hook now, so a plugin serving it keeps working (its provider
+    is handed back to be kept); when nothing serves it, it is a
+    :class:`ConfigurationError` with a did-you-mean, unless a plugin answers
+    ``call_llm`` itself. Any other unknown name is left to the first call: a
+    plugin registered after the model was created may serve it.
+    """
+    if builtin_serves(model_name, config):
+        return None
+    explicit = _setting(config, "provider")
+    looks_like = closest_name(f"{explicit}/" if isinstance(explicit, str) else model_name, KNOWN_MODEL_NAMES,
+                              known_prefixes())
+    if looks_like is None:
+        return None
+    from jaclang.runtimelib import machine
+
+    hook = getattr(machine.plugin_manager.hook, "llm_provider", None)
+    if hook is None:  # byllm's plugin is blocked: the first call says so
+        return None
+    provider = hook(model_name=model_name, config=config)
+    if provider is None and not _foreign_call_llm_plugins(machine.plugin_manager):
+        raise ConfigurationError(unknown_model_message(model_name, KNOWN_MODEL_NAMES, known_prefixes()))
+    return provider
+
+
+def _foreign_call_llm_plugins(manager: Any) -> list[str]:
+    """Plugins other than byllm that answer ``call_llm`` themselves (wrappers only observe)."""
+    hook = getattr(manager.hook, "call_llm", None)
+    if hook is None:
+        return []
+    return [implementation.plugin_name for implementation in hook.get_hookimpls()
+            if not (implementation.wrapper or implementation.hookwrapper) and implementation.plugin_name != "byllm"]
 
 
 def builtin_provider(model_name: str, config: Any) -> Any:
@@ -75,9 +140,11 @@ def builtin_provider(model_name: str, config: Any) -> Any:
     if kind in LOCAL_SERVERS or kind in HOSTED_SERVERS:
         return preset_provider(kind, config)
     if explicit:
+        close = closest_name(f"{explicit}/", (), known_prefixes())
+        advice = f"did you mean provider={close.rstrip('/')!r}? " if close else ""
         raise ConfigurationError(
-            f"unknown provider={explicit!r} for model {model_name!r}: use 'openai', 'anthropic', 'litellm', "
-            f"or one of {sorted({*LOCAL_SERVERS, *HOSTED_SERVERS})}"
+            f"unknown provider={explicit!r} for model {model_name!r}: {advice}use 'openai', 'anthropic', 'litellm', "
+            f"'local' or one of {sorted({*LOCAL_SERVERS, *HOSTED_SERVERS})}"
         )
     if OPENAI_MODEL_NAME.match(model_name):
         return openai_provider(model_name, config, prefix="")
@@ -162,9 +229,5 @@ def resolve_provider(model_name: str, config: Any) -> Any:
         )
     provider = hook(model_name=model_name, config=config)
     if provider is None:
-        raise ConfigurationError(
-            f"no provider serves the model {model_name!r}: use a name such as 'gpt-4o-mini', "
-            "'anthropic/claude-3-5-haiku-latest', 'ollama/llama3.2' or 'mockllm', pass base_url=... "
-            "for an OpenAI-compatible server, or install a plugin that provides it"
-        )
+        raise ConfigurationError(unknown_model_message(model_name, KNOWN_MODEL_NAMES, known_prefixes()))
     return provider

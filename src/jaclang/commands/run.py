@@ -231,6 +231,8 @@ class UsageCounter:
         lines = [f"usage: {calls} {call_word}, {_tokens_and_cost(input_tokens, output_tokens, cost)}"]
         if len(by_model) > 1 or cost is None:
             lines += [f"  {model}: {_tokens_and_cost(*numbers)}" for model, numbers in by_model.items()]
+        if cost is None:
+            lines.append(UNPRICED_HINT)
         return "\n".join(lines)
 
     @staticmethod
@@ -272,6 +274,11 @@ class UsageCounter:
         return totals, by_model
 
 
+# The wording of byllm.plugins.usage.format_cost, which jaclang cannot import (byllm may be absent).
+UNPRICED = "unpriced"
+UNPRICED_HINT = "  (unpriced: no price known for the model; set one under [byllm.prices] in jac.toml)"
+
+
 def _tokens_and_cost(input_tokens: int, output_tokens: int, cost: float | None) -> str:
-    cost_text = "cost unknown (no price for the model)" if cost is None else f"${cost:.6f}"
+    cost_text = UNPRICED if cost is None else f"${cost:.6f}"
     return f"{input_tokens:,} tokens in, {output_tokens:,} out, {cost_text}"
