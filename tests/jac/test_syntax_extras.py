@@ -168,3 +168,20 @@ def test_a_generation_error_in_an_annex_names_the_annex_line() -> None:
         compile_jac("obj A { def f(); }\n", "m.jac", [("m.impl.jac", "\n\nimpl A.f { }\nimpl A.f { }\n")])
     assert (caught.value.filename, caught.value.line) == ("m.impl.jac", 4)
     assert caught.value.message == "A.f is implemented twice (first at line 3)"
+
+
+def test_a_decorator_failing_on_an_annex_function_is_reported_at_the_impl(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "shop.jac").write_text(
+        'def boom(f: object) -> object { raise ValueError("bad decorator"); }\n\n'
+        "obj Shop {\n    @boom\n    def total() -> int;\n}\n\nwith entry {\n    print(Shop().total());\n}\n"
+    )
+    (tmp_path / "shop.impl.jac").write_text("\n\nimpl Shop.total() -> int {\n    return 1;\n}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "jaclang.cli", "run", "shop.jac"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert f'File "{tmp_path / "shop.impl.jac"}", line 3, in Shop' in result.stderr
+    assert "1000003" not in result.stderr
+    assert "ValueError: bad decorator" in result.stderr

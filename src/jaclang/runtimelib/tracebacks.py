@@ -49,11 +49,31 @@ def _filter(exception: traceback.TracebackException, seen: set[int], hide_byllm:
     if id(exception) in seen:
         return
     seen.add(id(exception))
-    frames = [frame for frame in exception.stack if not is_internal_frame(frame.filename, hide_byllm)]
+    frames = [
+        _annex_frame(frame) for frame in exception.stack if not is_internal_frame(frame.filename, hide_byllm)
+    ]
     exception.stack = traceback.StackSummary.from_list(frames)
     for chained in (exception.__cause__, exception.__context__):
         if chained is not None:
             _filter(chained, seen, hide_byllm)
+
+
+def _annex_frame(frame: traceback.FrameSummary) -> traceback.FrameSummary:
+    """A frame of a ``.jac`` module at a line from one of its annex files, moved to that file and line.
+
+    Functions supplied by an annex already carry its name (see
+    ``jaclang.compiler.annexes``); this covers the module's own code running an
+    annex line, such as a decorator of such a function.
+    """
+    from jaclang.compiler.annexes import ANNEX_LINE_STRIDE, annex_of_line, annex_paths
+
+    if (frame.lineno or 0) < ANNEX_LINE_STRIDE or not frame.filename.endswith(".jac"):
+        return frame
+    located = annex_of_line(frame.lineno or 0, annex_paths(frame.filename))
+    if located is None:
+        return frame
+    filename, line = located
+    return traceback.FrameSummary(filename, line, frame.name)
 
 
 def format_user_traceback(error: BaseException) -> str:
