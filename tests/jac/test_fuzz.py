@@ -19,7 +19,9 @@ from typing import Callable, Iterator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaclang.compiler import compile_jac
+import pytest
+
+from jaclang.compiler import compile_jac, jac_to_python
 from jaclang.compiler.errors import JacSyntaxError
 
 from jac_support import EXAMPLES
@@ -231,6 +233,18 @@ def test_twenty_thousand_mutated_programs_compile_or_report_a_located_syntax_err
             if failure is not None:
                 crashes.append((failure, source[:300]))
     assert crashes == [], f"{len(crashes)} of {MUTANTS_PER_RUN} mutated programs crashed the compiler: {crashes[:3]}"
+
+
+@pytest.mark.parametrize(
+    "expression", ["[" * 300 + "1" + "]" * 300, "1" + " + 1" * 800, "(" * 2_000 + "1" + ")" * 2_000]
+)
+def test_jac_py_of_deeply_nested_code_is_a_located_error_or_python(expression: str) -> None:
+    try:
+        python = jac_to_python(f"with entry {{ x = {expression}; }}", "deep.jac")
+    except JacSyntaxError as error:
+        assert str(error).startswith("deep.jac:1:1: program is nested too deeply")
+    else:
+        assert python.startswith("x = ")
 
 
 def test_mutated_programs_through_jac_check_print_no_traceback(tmp_path: Path) -> None:

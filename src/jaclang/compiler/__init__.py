@@ -87,4 +87,8 @@ def jac_to_python(source: str, filename: str = "<jac>") -> str:
     """The Python source the compiler generates for Jac ``source`` (for ``jac py``)."""
     import ast
 
-    return ast.unparse(jac_to_ast(source, filename))
+    module = jac_to_ast(source, filename)
+    try:
+        return ast.unparse(module)
+    except RecursionError:
+        raise JacSyntaxError("program is nested too deeply to show as Python", filename) from None
