@@ -19,10 +19,11 @@ from byllm.output import OutputType
 from byllm.providers.base import Message
 from byllm.schema import class_meaning, describe_schema, type_name
 
-SYSTEM_PROMPT = "You are the body of the function described below. Reply with its return value only."
+# Framed as a call to answer, not a function to write: small models otherwise reply with code.
+SYSTEM_PROMPT = "Reply with the return value of the function call below, nothing else."
 
 TEXT_RULE = "Reply with the text only."
-JSON_RULE = "Reply with a JSON value of that type."
+JSON_RULE = "Reply with JSON only."
 JSON_FORM_RULE = "Reply with a JSON value of this form (no prose, no code fence):"
 
 

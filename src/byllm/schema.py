@@ -77,8 +77,9 @@ class SemJsonSchema(GenerateJsonSchema):
             lines.append(own)
         for member in cls:
             text = get_sem(cls, member.name)
-            if text:
-                lines.append(f"{member.value!r} ({member.name}): {text}")
+            if text:  # the member's name only when it differs from its value (the reply is the value)
+                same = str(member.value).lower() == member.name.lower()
+                lines.append(f"{member.value}: {text}" if same else f"{member.value!r} ({member.name}): {text}")
         # Pydantic sets an enum's description from its docstring after this method
         # runs; the full text is kept aside and put in place by json_schema().
         result[_ENUM_DESCRIPTION] = "\n".join(lines)
