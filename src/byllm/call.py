@@ -19,7 +19,7 @@ import logging
 import re
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping
 
 from jaclang.runtimelib import machine
@@ -146,11 +146,13 @@ class TypedCall:
     ) -> None:
         """Prepare the request; ``with_tools``: the schema travels in the finish tool, not the prompt."""
         meaning = describe_function(caller)
+        options = model.call_settings()
         self.model = model
         self.meaning = meaning
+        self.options = options
         self.output: OutputType = output_type(meaning.return_type)
-        self.retries_left = model.retries
-        params = model.sampling_params()
+        self.retries_left = options.retries
+        params = dict(options.sampling)
         self.request = CompletionRequest(
             model=model.provider_model_id,
             messages=[],
@@ -174,13 +176,13 @@ class TypedCall:
             model=model,
         )
         self._started = time.perf_counter()
-        if model.verbose:
+        if options.verbose:
             print_messages(meaning.qualified_name, messages)
 
     def _prompt(self) -> list[Message]:
         args, instance = self._prompt_inputs
-        return build_messages(self.meaning, self.output, args, instance=instance, context=self.model.prompt_context(),
-                              excluded=self.model.excluded_names(), schema_in_prompt=self._schema_in_prompt)
+        return build_messages(self.meaning, self.output, args, instance=instance, context=self.options.context,
+                              excluded=self.options.excluded, schema_in_prompt=self._schema_in_prompt)
 
     def describe_schema_in_prompt(self) -> bool:
         """Rebuild the prompt with the schema described in it, after the server refused ``response_format``.
@@ -232,7 +234,7 @@ class TypedCall:
         return reply
 
     def _begin(self) -> tuple[Attempt, CompletionRequest, float]:
-        request = replace(self.request, messages=list(self.request.messages), tools=list(self.request.tools))
+        request = _snapshot(self.request)
         attempt = Attempt(messages=request.messages)
         self.record.attempts.append(attempt)
         return attempt, request, time.perf_counter()
@@ -316,11 +318,18 @@ class TypedCall:
         record.finished = True
         record.totals()
         self.model.remember(record)
-        if self.model.verbose:
+        if self.options.verbose:
             outcome = f"error: {error}" if error is not None else f"value: {value!r}"
             print(f"[byllm] {record.function} replies: {record.replies!r} -> {outcome}", file=sys.stderr)
         announce_finished(record)
         return value
+
+
+def _snapshot(request: CompletionRequest) -> CompletionRequest:
+    """A copy of ``request`` that later turns do not change (they replace lists, never mutate them)."""
+    copy = object.__new__(CompletionRequest)
+    copy.__dict__.update(request.__dict__)
+    return copy
 
 
 def _provider_takes_schema(model: Model, request: CompletionRequest) -> bool:

@@ -15,6 +15,7 @@ did-you-mean; anything provider-specific goes through ``extra_params``.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -63,6 +64,37 @@ def check_options(given: Mapping[str, Any], allowed: tuple[str, ...], where: str
         if value is not None:
             options[name] = value
     return options
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """A model's call options resolved once (per settings load): what each call of it reads."""
+
+    retries: int
+    verbose: bool
+    sampling: dict[str, Any]
+    context: dict[str, Any] | None
+    excluded: frozenset[str]
+
+    @classmethod
+    def resolve(cls, model: Model, settings: Any) -> CallSettings:
+        """Merge the call's, the model's and the settings' levels."""
+        retries = model.param("retries")
+        sampling = {**settings.params}
+        for layer in (model.defaults, model.call_params):
+            sampling.update({name: layer[name] for name in SAMPLING_PARAMS if name in layer})
+            sampling.update(layer.get("extra_params") or {})
+        context = model.param("incl_info") or None
+        if context is not None and not isinstance(context, Mapping):
+            context = {f"info_{index}": value for index, value in enumerate(context, start=1)}
+        excluded = model.param("excl_info") or ()
+        return cls(
+            retries=default_retries(DEFAULT_RETRIES) if retries is None else int(retries),
+            verbose=bool(model.param("verbose", False)) or bool(getattr(settings, "verbose", False)),
+            sampling=sampling,
+            context=context,
+            excluded=frozenset((excluded,) if isinstance(excluded, str) else excluded),
+        )
 
 
 class _SharedState:
@@ -136,7 +168,7 @@ class Model:
         self.defaults: dict[str, Any] = {name: options[name] for name in CALL_OPTIONS if name in options}
         self.call_params: dict[str, Any] = {}
         self._shared = _SharedState()
-        self._sampling: tuple[Any, dict[str, Any]] | None = None
+        self._resolved: tuple[Any, CallSettings] | None = None
         from byllm.providers.registry import check_model_name
 
         # A misspelt name fails here with a did-you-mean; a plugin's provider found on the way is kept.
@@ -178,7 +210,7 @@ class Model:
         copy.defaults = self.defaults
         copy.call_params = {**self.call_params, **params}
         copy._shared = self._shared
-        copy._sampling = None
+        copy._resolved = None
         if "cache" in params or "log" in params:
             _switch_on_plugins(params)
         return copy
@@ -196,45 +228,38 @@ class Model:
             return self.defaults[name]
         return self.settings.get(name, default)
 
+    def call_settings(self) -> CallSettings:
+        """This model's call options resolved against the current settings; computed once per settings load."""
+        settings = get_settings()
+        cached = self._resolved
+        if cached is None or cached[0] is not settings:
+            cached = self._resolved = (settings, CallSettings.resolve(self, settings))
+        return cached[1]
+
     @property
     def retries(self) -> int:
         """How many times a reply that does not fit the return type is asked for again."""
-        value = self.param("retries")
-        return default_retries(DEFAULT_RETRIES) if value is None else int(value)
+        return self.call_settings().retries
 
     @property
     def verbose(self) -> bool:
         """Whether each call's messages and replies are printed to stderr."""
-        return bool(self.param("verbose", False)) or get_settings().verbose
+        return self.call_settings().verbose
 
     def sampling_params(self) -> dict[str, Any]:
         """Parameters passed on to the provider: settings' defaults, then the model's, then the call's.
 
         ``extra_params`` entries are merged in as they are.
         """
-        settings = get_settings()
-        cached = self._sampling
-        if cached is None or cached[0] is not settings:
-            merged = {**settings.params}
-            for layer in (self.defaults, self.call_params):
-                merged.update({name: layer[name] for name in SAMPLING_PARAMS if name in layer})
-                merged.update(layer.get("extra_params") or {})
-            cached = self._sampling = (settings, merged)
-        return dict(cached[1])
+        return dict(self.call_settings().sampling)
 
     def prompt_context(self) -> dict[str, Any] | None:
         """The ``incl_info`` context of this call, as named values."""
-        context = self.param("incl_info") or None
-        if context is not None and not isinstance(context, Mapping):
-            context = {f"info_{index}": value for index, value in enumerate(context, start=1)}
-        return context
+        return self.call_settings().context
 
     def excluded_names(self) -> frozenset[str]:
         """Names (parameters, ``self`` fields, ``incl_info`` keys) left out of the prompt (``excl_info``)."""
-        names = self.param("excl_info") or ()
-        if isinstance(names, str):
-            names = (names,)
-        return frozenset(names)
+        return self.call_settings().excluded
 
     @property
     def provider(self) -> Any:
@@ -349,7 +374,7 @@ class Model:
         self.defaults = state["defaults"]
         self.call_params = state["call_params"]
         self._shared = _SharedState()
-        self._sampling = None
+        self._resolved = None
         _switch_on_plugins({**self.defaults, **self.call_params})
 
     def __repr__(self) -> str:
