@@ -1,19 +1,25 @@
 """Provider path benchmarks against the fake OpenAI-compatible server on 127.0.0.1.
 
-1. Overhead per call: a ``@by(llm)`` call through the real ``openai`` SDK, next
-   to calling ``client.chat.completions.create`` directly with the same
-   messages, against the same loopback server (no added latency). Rounds
-   alternate between the two; medians of per-round means are compared. Also
-   shown: byllm's in-process cost with a provider that answers without HTTP,
-   which isolates the framework from network noise.
+1. Overhead per call (no added latency): a typed ``by llm()`` call returning a
+   dataclass through byllm's aiohttp transport, next to the same request sent
+   with a bare aiohttp session and the reply's content validated with Pydantic
+   ``TypeAdapter.validate_json``: async on one event loop, and sync (the
+   baseline submits its coroutine to a loop thread, as byllm does). Rounds
+   alternate between the paths; medians of per-round means. Client CPU time per
+   call is reported beside wall time: other jobs on a shared machine inflate
+   wall time, not CPU time. The bare ``openai`` SDK is a reference row.
 2. Throughput: 1,000 calls against the server with 100 ms latency per reply at
-   concurrency 64 (``byllm.map`` on threads, and ``byllm.amap`` on the async
-   client), next to the ideal ``calls x 0.1 s / concurrency``. Concurrency 1 is
-   measured on 100 calls and scaled to 1,000 (the ideal alone would be 100 s).
+   concurrency 64, ideal ``ceil(1000 / 64) x 0.1 s``: ``byllm.amap`` on
+   ``async def`` functions, ``byllm.map`` on threads, a Jac program awaiting
+   ``async def ... by llm()`` functions (run with ``jac run``), and as reference
+   rows a bare aiohttp session, the ``openai`` SDK (``AsyncOpenAI``, and 64
+   threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
+   client CPU per call from the best run.
 
 The server runs in its own process so it does not share the client's GIL. The
 optional ``jac`` plugins (cache, call log, tracing, ...) are disabled so the
-numbers are the provider path's own (``--with-plugins`` keeps them).
+numbers are the provider path's own (``--with-plugins`` keeps them). The load
+average of the machine is printed with the tables.
 Run: ``python bench/bench_providers.py`` (``--quick`` for a short smoke run).
 """
 
@@ -21,25 +27,74 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "providers"))
 
 LATENCY = 0.1
+CONCURRENCY = 64
 KEY = "sk-bench-0123456789"
+PERSON_JSON = '{"name": "Ada Lovelace", "born": 1815}'
+
+JAC_PROGRAM = '''"""1,000 async by-llm calls at concurrency 64 against BENCH_URL; prints wall and CPU seconds."""
+import asyncio;
+import os;
+import time;
+import from byllm.lib { Model }
+
+glob llm = Model(model_name="gpt-4o-mini", base_url=os.environ["BENCH_URL"], api_key="sk-bench-0123456789",
+                 max_retries=0);
+
+"""Echo the text."""
+async def echo(text: str) -> str by llm();
+
+async def bounded(limit: asyncio.Semaphore, text: str) -> str {
+    async with limit {
+        return await echo(text);
+    }
+}
+
+async def run(count: int) -> list {
+    limit = asyncio.Semaphore(64);
+    return await asyncio.gather(*[bounded(limit, f"w{index}") for index in range(count)]);
+}
+
+with entry {
+    asyncio.run(run(64));
+    for repeat in range(int(os.environ["BENCH_REPEATS"])) {
+        started = time.perf_counter();
+        cpu = time.process_time();
+        answers = asyncio.run(run(int(os.environ["BENCH_CALLS"])));
+        print(time.perf_counter() - started, time.process_time() - cpu, answers.count("ok"));
+    }
+}
+'''
+
+
+@dataclass
+class Person:
+    name: str
+    born: int
 
 
 def _serve(latency: float, ready: Any, stop: Any) -> None:
-    """Child process: a fake server answering every request with a short text reply."""
+    """Child process: a fake server answering every request with the same reply."""
     from fake_server import FakeLLMServer, openai_text
 
-    reply = openai_text("ok")
+    reply = openai_text(PERSON_JSON) if latency == 0 else openai_text("ok")
     server = FakeLLMServer(latency=latency, responder=lambda request: reply, record=False).start()
     ready.put(server.openai_url)
     stop.wait()
@@ -64,86 +119,144 @@ class ServerProcess:
         self._process.join(timeout=10)
 
 
-def _timed_mean(function: Callable[[], Any], calls: int) -> float:
-    started = time.perf_counter()
+# -- 1. overhead per call -------------------------------------------------------------------
+def _per_call(function: Callable[[], Any], calls: int) -> tuple[float, float]:
+    """Mean (wall, CPU) seconds per call of ``function``."""
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         function()
-    return (time.perf_counter() - started) / calls
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
-def _cpu_mean(function: Callable[[], Any], calls: int) -> float:
-    """Client-process CPU seconds per call: unlike wall time, not inflated by other load on the machine."""
-    started = time.process_time()
+async def _aper_call(function: Callable[[], Awaitable[Any]], calls: int) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
-        function()
-    return (time.process_time() - started) / calls
+        await function()
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
-def measure_overhead(rounds: int, calls: int) -> dict[str, float]:
-    """Median seconds per call: direct SDK, byllm over HTTP, byllm without HTTP."""
-    import openai
+def _medians(samples: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    return {name: (statistics.median(s[0] for s in rows), statistics.median(s[1] for s in rows))
+            for name, rows in samples.items()}
+
+
+def measure_overhead(rounds: int, calls: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per call of each path on the loopback server without latency."""
+    import aiohttp
+    import pydantic
 
     from byllm.call import TypedCall
     from byllm.lib import Model, by
-    from byllm.providers.base import CompletionReply, CompletionRequest
+    from byllm.providers.aiohttp_transport import encode_body, request_headers
 
+    samples: dict[str, list[tuple[float, float]]] = {}
     with ServerProcess(latency=0.0) as url:
-        llm = Model("gpt-4o-mini", base_url=url, api_key=KEY, max_retries=0)
+        llm = Model("gpt-4o-mini", base_url=url, api_key=KEY, max_retries=0, json_mode=True)
 
-        @by(llm)
-        def echo(text: str) -> str:
-            """Echo the text."""
+        def born(field: str) -> Person:
+            """A famous scientist of the field."""
 
-        messages = TypedCall(llm, echo, {"text": "hello"}).request.messages
+        typed = by(llm)(born)
+
+        async def aborn(field: str) -> Person:
+            """A famous scientist of the field."""
+
+        atyped = by(llm)(aborn)
+        call = TypedCall(llm, born, {"field": "maths"})
+        provider = llm.provider
+        body = encode_body(provider.wire_body(call.request, stream=False))
+        headers = request_headers(provider.connection())
+        adapter = pydantic.TypeAdapter(Person)
+        endpoint = url + "/chat/completions"
+
+        async def raw_once(session: aiohttp.ClientSession) -> Person:
+            async with session.post(endpoint, data=body, headers=headers) as response:
+                reply = json.loads(await response.read())
+            return adapter.validate_json(reply["choices"][0]["message"]["content"])
+
+        async def async_rounds() -> None:
+            async with aiohttp.ClientSession() as session:
+                paths = {"raw aiohttp + validate_json (async)": lambda: raw_once(session),
+                         "typed `by llm()` call (async)": lambda: atyped("maths")}
+                for path in paths.values():
+                    await _aper_call(path, 50)  # warm up connections, caches and imports
+                for _ in range(rounds):
+                    for name, path in paths.items():
+                        samples.setdefault(name, []).append(await _aper_call(path, calls))
+
+        asyncio.run(async_rounds())
+
+        # Sync: the baseline hands its coroutine to a loop thread, as byllm's sync path does.
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        session = asyncio.run_coroutine_threadsafe(_session(), loop).result()
+
+        def raw_sync() -> Person:
+            return asyncio.run_coroutine_threadsafe(raw_once(session), loop).result()
+
+        import openai
+
         client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+        messages, response_format = call.request.messages, provider.wire_body(call.request, stream=False)[
+            "response_format"]
 
-        def direct() -> Any:
-            return client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content
+        def sdk() -> Person:
+            reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
+                                                   response_format=response_format)
+            return adapter.validate_json(reply.choices[0].message.content)
 
-        def through_byllm() -> Any:
-            return echo("hello")
-
-        for function in (direct, through_byllm):  # warm up connections, caches and imports
-            _timed_mean(function, 50)
-        direct_means, byllm_means, direct_cpu, byllm_cpu = [], [], [], []
+        paths = {"raw aiohttp + validate_json (sync, loop thread)": raw_sync,
+                 "typed `by llm()` call (sync)": lambda: typed("maths"),
+                 "`openai` SDK + validate_json (sync, reference)": sdk}
+        for path in paths.values():
+            _per_call(path, 50)
         for _ in range(rounds):
-            direct_means.append(_timed_mean(direct, calls))
-            byllm_means.append(_timed_mean(through_byllm, calls))
-            direct_cpu.append(_cpu_mean(direct, calls))
-            byllm_cpu.append(_cpu_mean(through_byllm, calls))
-
-    class CannedProvider:
-        """Answers at once: byllm's own cost without any transport."""
-
-        name = "canned"
-
-        def complete(self, request: CompletionRequest) -> CompletionReply:
-            return CompletionReply(text="ok")
-
-    canned = Model("canned", provider=CannedProvider())
-
-    @by(canned)
-    def echo_canned(text: str) -> str:
-        """Echo the text."""
-
-    _timed_mean(lambda: echo_canned("hello"), 200)
-    in_process = statistics.median(_timed_mean(lambda: echo_canned("hello"), calls) for _ in range(rounds))
-    return {
-        "direct": statistics.median(direct_means),
-        "byllm": statistics.median(byllm_means),
-        "in_process": in_process,
-        "direct_cpu": statistics.median(direct_cpu),
-        "byllm_cpu": statistics.median(byllm_cpu),
-    }
+            for name, path in paths.items():
+                samples.setdefault(name, []).append(_per_call(path, calls))
+        asyncio.run_coroutine_threadsafe(session.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+    return _medians(samples)
 
 
-def measure_throughput(calls_at_64: int, calls_at_1: int) -> list[tuple[str, int, int, float]]:
-    """(runner, concurrency, calls, seconds) rows against the server with 100 ms latency."""
+async def _session() -> Any:
+    import aiohttp
+
+    return aiohttp.ClientSession()
+
+
+# -- 2. throughput ---------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One throughput measurement: best wall time of the repeats, and the client CPU of that run."""
+
+    runner: str
+    calls: int
+    wall: float
+    cpu: float
+    reference: bool = False
+
+
+def _best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return min(runs)
+
+
+def _timed(run: Callable[[], list[Any]], calls: int) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    results = run()
+    elapsed, used = time.perf_counter() - wall, time.process_time() - cpu
+    assert len(results) == calls and all(result == "ok" for result in results), "every call must succeed"
+    return elapsed, used
+
+
+def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
+    """Rows for every runner against the server with 100 ms latency."""
     import byllm
-    from byllm.call import TypedCall
     from byllm.lib import Model, by
 
-    rows = []
+    rows: list[Row] = []
+    words = [f"w{index}" for index in range(calls)]
     with ServerProcess(latency=LATENCY) as url:
         llm = Model("gpt-4o-mini", base_url=url, api_key=KEY, max_retries=0)
 
@@ -155,30 +268,91 @@ def measure_throughput(calls_at_64: int, calls_at_1: int) -> list[tuple[str, int
         async def aecho(text: str) -> str:
             """Echo the text."""
 
-        byllm.map(echo, ["warm"] * 64, concurrency=64, progress=False)
-        for concurrency, calls in ((1, calls_at_1), (64, calls_at_64)):
-            words = [f"w{index}" for index in range(calls)]
-            started = time.perf_counter()
-            results = byllm.map(echo, words, concurrency=concurrency, progress=False)
-            rows.append(("byllm.map (threads)", concurrency, calls, time.perf_counter() - started))
-            assert results == ["ok"] * calls, "every call must succeed"
+        async def amap_run(count: int) -> list[Any]:
+            return await byllm.amap(aecho, words[:count], concurrency=CONCURRENCY, progress=False)
 
-        async def run_async(calls: int) -> float:
-            await byllm.amap(aecho, ["warm"] * 64, concurrency=64, progress=False)
-            started = time.perf_counter()
-            results = await byllm.amap(aecho, [f"w{index}" for index in range(calls)], concurrency=64, progress=False)
-            assert results == ["ok"] * calls, "every call must succeed"
-            return time.perf_counter() - started
-
-        rows.append(("byllm.amap (async client)", 64, calls_at_64, asyncio.run(run_async(calls_at_64))))
-        rows.extend(sdk_reference_rows(url, TypedCall(llm, echo, {"text": "w"}).request.messages, calls_at_64))
+        asyncio.run(amap_run(CONCURRENCY))
+        rows.append(Row("`byllm.amap` (async def)", calls, *_best(
+            [_timed(lambda: asyncio.run(amap_run(calls)), calls) for _ in range(repeats)])))
+        byllm.map(echo, words[:CONCURRENCY], concurrency=CONCURRENCY, progress=False)
+        rows.append(Row("`byllm.map` (threads)", calls, *_best(
+            [_timed(lambda: byllm.map(echo, words, concurrency=CONCURRENCY, progress=False), calls)
+             for _ in range(repeats)])))
+        rows.append(Row("Jac `async def ... by llm()`, `jac run`", calls, *jac_async_run(url, calls, repeats)))
+        messages = _messages(llm, echo)
+        rows.append(Row("raw aiohttp + `json` + `validate_python`", calls, *_best(
+            [_timed(lambda: asyncio.run(raw_aiohttp_run(url, messages, calls)), calls) for _ in range(repeats)]),
+            reference=True))
+        rows.extend(sdk_rows(url, messages, calls, repeats))
+        if with_httpx:
+            rows.append(Row("raw `httpx.AsyncClient` (64-connection pool)", calls,
+                            *_timed(lambda: asyncio.run(httpx_run(url, messages, calls)), calls), reference=True))
     return rows
 
 
-def sdk_reference_rows(url: str, messages: list[dict[str, Any]], calls: int) -> list[tuple[str, int, int, float]]:
-    """The same load sent with the bare ``openai`` SDK: the ceiling the client library itself sets."""
-    from concurrent.futures import ThreadPoolExecutor
+def _messages(llm: Any, echo: Callable[..., Any]) -> list[dict[str, Any]]:
+    from byllm.call import TypedCall
 
+    return TypedCall(llm, echo, {"text": "w"}).request.messages
+
+
+def jac_async_run(url: str, calls: int, repeats: int) -> tuple[float, float]:
+    """(wall, CPU) of the best run of the Jac program, as it measures itself."""
+    with tempfile.TemporaryDirectory(prefix="bench-jac-") as scratch:
+        program = Path(scratch) / "async_echo.jac"
+        program.write_text(JAC_PROGRAM)
+        env = {**os.environ, "BENCH_URL": url, "BENCH_CALLS": str(calls), "BENCH_REPEATS": str(repeats)}
+        done = subprocess.run([sys.executable, "-m", "jaclang.cli", "run", str(program)], env=env,
+                              capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"the Jac program failed:\n{done.stderr}")
+    runs = []
+    for line in done.stdout.split("\n"):
+        if line.strip():
+            wall, cpu, succeeded = line.split()
+            assert int(succeeded) == calls, "every call must succeed"
+            runs.append((float(wall), float(cpu)))
+    return _best(runs)
+
+
+async def raw_aiohttp_run(url: str, messages: list[dict[str, Any]], calls: int) -> list[Any]:
+    """The same requests through a bare aiohttp session: the floor for a Python client."""
+    import aiohttp
+    import pydantic
+
+    adapter = pydantic.TypeAdapter(str)
+    body = json.dumps({"model": "gpt-4o-mini", "messages": messages}).encode()
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async with aiohttp.ClientSession() as session:
+        async def one() -> Any:
+            async with limit, session.post(url + "/chat/completions", data=body, headers=headers) as response:
+                reply = json.loads(await response.read())
+            return adapter.validate_python(reply["choices"][0]["message"]["content"])
+
+        return await asyncio.gather(*(one() for _ in range(calls)))
+
+
+async def httpx_run(url: str, messages: list[dict[str, Any]], calls: int) -> list[Any]:
+    """The same requests through ``httpx.AsyncClient`` with a 64-connection pool."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    payload = {"model": "gpt-4o-mini", "messages": messages}
+    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one() -> Any:
+            async with limit:
+                reply = await client.post(url + "/chat/completions", json=payload)
+            return reply.json()["choices"][0]["message"]["content"]
+
+        return await asyncio.gather(*(one() for _ in range(calls)))
+
+
+def sdk_rows(url: str, messages: list[dict[str, Any]], calls: int, repeats: int) -> list[Row]:
+    """The same load sent with the bare ``openai`` SDK."""
     import openai
 
     client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
@@ -186,28 +360,28 @@ def sdk_reference_rows(url: str, messages: list[dict[str, Any]], calls: int) -> 
     def one(_: int) -> str:
         return client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content
 
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        list(pool.map(one, range(64)))
-        started = time.perf_counter()
-        list(pool.map(one, range(calls)))
-        threads = time.perf_counter() - started
-
-    async def run_async() -> float:
+    async def run_async(count: int) -> list[Any]:
         async_client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
-        limit = asyncio.Semaphore(64)
+        limit = asyncio.Semaphore(CONCURRENCY)
 
         async def call(_: int) -> str:
             async with limit:
                 reply = await async_client.chat.completions.create(model="gpt-4o-mini", messages=messages)
                 return reply.choices[0].message.content
 
-        await asyncio.gather(*(call(index) for index in range(64)))
-        started = time.perf_counter()
-        await asyncio.gather(*(call(index) for index in range(calls)))
-        return time.perf_counter() - started
+        await asyncio.gather(*(call(index) for index in range(CONCURRENCY)))  # warm: open the connections
+        try:
+            return await asyncio.gather(*(call(index) for index in range(count)))
+        finally:
+            await async_client.close()
 
-    return [("`openai` SDK alone, 64 threads (reference)", 64, calls, threads),
-            ("`openai` SDK alone, AsyncOpenAI (reference)", 64, calls, asyncio.run(run_async()))]
+    rows = [Row("`openai.AsyncOpenAI`", calls, *_best(
+        [_timed(lambda: asyncio.run(run_async(calls)), calls) for _ in range(repeats)]), reference=True)]
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        list(pool.map(one, range(CONCURRENCY)))
+        rows.append(Row("`openai.OpenAI`, 64 threads", calls, *_best(
+            [_timed(lambda: list(pool.map(one, range(calls))), calls) for _ in range(repeats)]), reference=True))
+    return rows
 
 
 def disable_optional_plugins() -> None:
@@ -223,40 +397,44 @@ def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks and print a Markdown section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls, for a smoke run")
+    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per row (best wall time kept)")
+    parser.add_argument("--no-httpx", action="store_true", help="skip the slow httpx reference row")
     parser.add_argument("--with-plugins", action="store_true",
                         help="keep the optional jac plugins (cache, log, tracing, ...) loaded")
     options = parser.parse_args(argv)
     if not options.with_plugins:
         disable_optional_plugins()
-    rounds, calls = (5, 20) if options.quick else (100, 30)
-    calls_at_64, calls_at_1 = (128, 10) if options.quick else (1000, 100)
+    rounds, calls = (3, 20) if options.quick else (15, 200)
+    throughput_calls = 128 if options.quick else 1000
+    load_before = os.getloadavg()
 
     overhead = measure_overhead(rounds, calls)
-    rows = measure_throughput(calls_at_64, calls_at_1)
+    rows = measure_throughput(throughput_calls, 1 if options.quick else options.repeats, not options.no_httpx)
 
     micro = 1e6
     print("## bench_providers.py\n")
-    print(f"Per-call cost against the loopback fake server (median of {rounds} rounds x {calls} calls):\n")
+    print(f"Machine: {os.cpu_count()} CPUs; load average {load_before[0]:.1f} before the run, "
+          f"{os.getloadavg()[0]:.1f} after (1 minute).\n")
+    print(f"Per-call cost against the loopback fake server, a typed call returning a dataclass "
+          f"(median of {rounds} rounds x {calls} calls):\n")
     print("| path | wall µs per call | client CPU µs per call |")
     print("| --- | ---: | ---: |")
-    print(f"| `openai` SDK directly | {overhead['direct'] * micro:,.0f} | {overhead['direct_cpu'] * micro:,.0f} |")
-    print(f"| `by llm()` through byllm + the same SDK | {overhead['byllm'] * micro:,.0f} | "
-          f"{overhead['byllm_cpu'] * micro:,.0f} |")
-    print(f"| **overhead over the SDK** | **{(overhead['byllm'] - overhead['direct']) * micro:,.0f}** | "
-          f"**{(overhead['byllm_cpu'] - overhead['direct_cpu']) * micro:,.0f}** |")
-    print(f"| byllm alone, provider answering without HTTP | {overhead['in_process'] * micro:,.1f} | - |")
-    print(f"\nThroughput against the server with {LATENCY * 1000:.0f} ms latency per reply "
-          f"(ideal = calls x {LATENCY} s / concurrency):\n")
-    print("| runner | concurrency | calls | wall s | ideal s | vs ideal | scaled to 1,000 calls |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for runner, concurrency, count, seconds in rows:
-        ideal = count * LATENCY / concurrency
-        scaled = f"{seconds * 1000 / count:.1f} s" if count != 1000 else "-"
-        print(f"| {runner} | {concurrency} | {count} | {seconds:.2f} | {ideal:.2f} | "
-              f"{(seconds / ideal - 1) * 100:+.1f} % | {scaled} |")
-    if calls_at_1 != 1000:
-        print(f"\nConcurrency 1 runs {calls_at_1} calls (the 1,000-call ideal is "
-              f"{1000 * LATENCY:.0f} s); its last column scales the measured time to 1,000 calls.")
+    for name, (wall, cpu) in overhead.items():
+        print(f"| {name} | {wall * micro:,.0f} | {cpu * micro:,.0f} |")
+    for mode, raw, ours in (("async", "raw aiohttp + validate_json (async)", "typed `by llm()` call (async)"),
+                            ("sync", "raw aiohttp + validate_json (sync, loop thread)",
+                             "typed `by llm()` call (sync)")):
+        print(f"| **byllm's overhead, {mode}** | **{(overhead[ours][0] - overhead[raw][0]) * micro:,.0f}** | "
+              f"**{(overhead[ours][1] - overhead[raw][1]) * micro:,.0f}** |")
+    ideal = math.ceil(throughput_calls / CONCURRENCY) * LATENCY
+    print(f"\nThroughput: {throughput_calls:,} calls at concurrency {CONCURRENCY}, {LATENCY * 1000:.0f} ms latency "
+          f"per reply; ideal ceil({throughput_calls} / {CONCURRENCY}) x {LATENCY} s = {ideal:.1f} s; "
+          f"best of {1 if options.quick else options.repeats} runs:\n")
+    print("| client | wall s | % of ideal | client CPU ms per call |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        name = f"{row.runner} (reference)" if row.reference else row.runner
+        print(f"| {name} | {row.wall:.2f} | {ideal / row.wall * 100:.0f} % | {row.cpu / row.calls * 1000:.2f} |")
     return 0
 
 

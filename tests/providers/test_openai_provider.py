@@ -69,12 +69,14 @@ def test_openai_names_send_the_return_schema_as_response_format(monkeypatch: pyt
     assert fake_server.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_json_mode_defaults_on_for_openai_itself_and_off_for_other_servers() -> None:
+def test_json_mode_defaults_on_for_every_openai_compatible_server(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Model("gpt-4o-mini", api_key=KEY).provider.json_mode is True
     assert Model("openai/gpt-4o", api_key=KEY).provider.json_mode is True
-    assert Model("groq/llama-3.3-70b").provider.json_mode is False
-    assert Model("my-model", base_url="http://127.0.0.1:9/v1").provider.json_mode is False
-    assert Model("my-model", base_url="http://127.0.0.1:9/v1", json_mode=True).provider.json_mode is True
+    assert Model("groq/llama-3.3-70b").provider.json_mode is True
+    assert Model("my-model", base_url="http://127.0.0.1:9/v1").provider.json_mode is True
+    assert Model("my-model", base_url="http://127.0.0.1:9/v1", json_mode=False).provider.json_mode is False
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert Model("gpt-4o-mini", api_key=KEY).provider.json_mode is True
 
 
 def test_non_object_return_types_are_wrapped_in_the_schema_and_unwrapped_in_the_reply(
@@ -94,8 +96,8 @@ def test_non_object_return_types_are_wrapped_in_the_schema_and_unwrapped_in_the_
     assert "Mood" in schema["$defs"]
 
 
-def test_custom_server_relies_on_the_prompt_schema_unless_json_mode(fake_server: FakeLLMServer) -> None:
-    llm = Model("qwen2.5-7b", base_url=fake_server.openai_url)
+def test_custom_server_with_json_mode_off_relies_on_the_prompt_schema(fake_server: FakeLLMServer) -> None:
+    llm = Model("qwen2.5-7b", base_url=fake_server.openai_url, json_mode=False)
     fake_server.script(openai_text('Sure: {"name": "Bo", "age": 7}'))
     assert ask_person(llm)("a child") == Person("Bo", 7)
     request = fake_server.requests[0]

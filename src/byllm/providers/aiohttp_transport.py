@@ -20,6 +20,7 @@ the fields the SDK names in the order it writes them, then the others
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, AsyncIterator, Iterator
 
@@ -44,13 +45,27 @@ _SDK_NAMED_FIELDS = frozenset({
 })
 
 
+# The SDK's JSON settings (httpx's): compact, UTF-8 rather than \u escapes, NaN refused. Built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_field_orders: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def sdk_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` in the order the openai SDK writes body fields (kept per set of names: bodies repeat)."""
+    order = _field_orders.get(names)
+    if order is None:
+        leading = [name for name in _SDK_LEADING_FIELDS if name in names]
+        named = sorted(name for name in names if name in _SDK_NAMED_FIELDS and name not in _SDK_LEADING_FIELDS)
+        others = [name for name in names if name not in _SDK_NAMED_FIELDS]
+        order = (*leading, *named, *others)
+        if len(_field_orders) < 1024:  # a handful in practice; never unbounded
+            _field_orders[names] = order
+    return order
+
+
 def encode_body(body: dict[str, Any]) -> bytes:
     """``body`` as the JSON bytes the openai SDK would send: its field order, compact, UTF-8, no NaN."""
-    leading = [name for name in _SDK_LEADING_FIELDS if name in body]
-    named = sorted(name for name in body if name in _SDK_NAMED_FIELDS and name not in _SDK_LEADING_FIELDS)
-    others = [name for name in body if name not in _SDK_NAMED_FIELDS]
-    ordered = {name: body[name] for name in (*leading, *named, *others)}
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode({name: body[name] for name in sdk_field_order(tuple(body))}).encode()
 
 
 def request_headers(connection: Connection) -> dict[str, str]:
@@ -96,10 +111,10 @@ class ChatCompletionsTransport:
         session = cached_async_client(("aiohttp", connection.base_url, key_fingerprint(connection.api_key)),
                                       _new_session)
         streaming = bool(body.get("stream"))
+        url = endpoint(connection)
         try:
-            response = await session.post(endpoint(connection), data=encode_body(body),
-                                          headers=request_headers(connection),
-                                          timeout=_timeout(connection.timeout, streaming))
+            response = await session.post(url, data=encode_body(body), headers=request_headers(connection),
+                                          timeout=_timeout(connection.timeout, streaming), proxy=proxy_for(url))
             if response.status >= 400:
                 async with response:
                     raise HTTPStatusFailure(response.status, _error_body(await response.read()), response.headers)
@@ -231,10 +246,25 @@ def _timeout(seconds: float | None, streaming: bool) -> Any:
     return timeout
 
 
+@functools.lru_cache(maxsize=64)
+def proxy_for(url: str) -> str | None:
+    """The proxy ``HTTP(S)_PROXY`` / ``NO_PROXY`` name for ``url``, as the SDK's httpx client honours them.
+
+    Read once per URL: aiohttp's own ``trust_env`` reads the environment and
+    ``.netrc`` in a worker thread on every request, which doubled a call's cost.
+    """
+    import urllib.parse
+    import urllib.request  # with http.client: imported on the first request, not with byllm
+
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies_environment().get(parts.scheme)
+
+
 def _new_session() -> Any:
     aiohttp = _aiohttp()
-    # trust_env: proxies from HTTP(S)_PROXY / NO_PROXY, as the SDK's httpx client honours them.
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS), trust_env=True)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS))
 
 
 def _aiohttp() -> Any:

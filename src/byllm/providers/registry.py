@@ -185,7 +185,7 @@ def openai_provider(model_name: str, config: Any, prefix: str) -> Any:
     """OpenAI itself (or a proxy for it via ``base_url`` / ``OPENAI_BASE_URL``)."""
     base_url = _setting(config, "base_url") or os.environ.get("OPENAI_BASE_URL") or None
     return openai_compatible(config, name="openai", prefix=prefix, base_url=base_url, api_key_env="OPENAI_API_KEY",
-                             key_required=base_url is None, json_mode=base_url is None)
+                             key_required=base_url is None, json_mode=True)
 
 
 def preset_provider(kind: str, config: Any) -> Any:
@@ -193,7 +193,7 @@ def preset_provider(kind: str, config: Any) -> Any:
     preset = LOCAL_SERVERS.get(kind) or HOSTED_SERVERS[kind]
     base_url = _setting(config, "base_url") or os.environ.get(f"{kind.upper()}_BASE_URL") or preset.base_url
     return openai_compatible(config, name=kind, prefix=f"{kind}/", base_url=base_url, api_key_env=preset.api_key_env,
-                             key_required=preset.api_key_env is not None, json_mode=False)
+                             key_required=preset.api_key_env is not None, json_mode=True)
 
 
 def custom_server_provider(config: Any) -> Any:
@@ -203,7 +203,7 @@ def custom_server_provider(config: Any) -> Any:
     environment is never handed to a server the name does not say is OpenAI.
     """
     return openai_compatible(config, name="openai-compatible", base_url=_setting(config, "base_url"),
-                             api_key_env=None, key_required=False, json_mode=False)
+                             api_key_env=None, key_required=False, json_mode=True)
 
 
 def anthropic_provider(model_name: str, config: Any) -> Any:
