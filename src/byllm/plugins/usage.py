@@ -47,6 +47,7 @@ class CallUsage:
     cached_completions: int = 0
     retries: int = 0
     finished: float = field(default_factory=time.time)
+    calls: int = 0  # by llm() calls counted (run totals per model)
 
     @property
     def total_tokens(self) -> int:
@@ -84,44 +85,52 @@ class RunUsage:
 
 
 class UsageLedger:
-    """The last call and the run's totals, safe across threads."""
+    """The last call and the per-model totals, safe across threads; run totals are summed when read."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.last: CallRecord | None = None
-        self.run = RunUsage()
+        self.by_model: dict[str, CallUsage] = {}
 
     def add(self, record: CallRecord) -> None:
         """Count one finished call (runs on every call: one pass over its attempts, one lock)."""
         cached = 0
         for attempt in record.attempts:
             cached += attempt.cached
-        usage = record.usage
         with self._lock:
             self.last = record
-            run = self.run
-            per_model = run.by_model.get(record.model_name)
+            per_model = self.by_model.get(record.model_name)
             if per_model is None:
-                per_model = run.by_model[record.model_name] = CallUsage(function="*", model=record.model_name)
+                per_model = self.by_model[record.model_name] = CallUsage(function="*", model=record.model_name)
             per_model.add(record, cached)
-            run.calls += 1
-            run.completions += len(record.attempts)
-            run.cached_completions += cached
+            per_model.calls += 1
+
+    @property
+    def run(self) -> RunUsage:
+        """The run's totals, summed over the models now (a snapshot)."""
+        with self._lock:
+            by_model = {name: CallUsage(**vars(usage)) for name, usage in self.by_model.items()}
+        run = RunUsage(by_model=by_model)
+        for usage in by_model.values():
+            run.calls += usage.calls
+            run.completions += usage.completions
+            run.cached_completions += usage.cached_completions
             run.input_tokens += usage.input_tokens
             run.output_tokens += usage.output_tokens
-            if record.cost is None:
-                run.unpriced_tokens += usage.input_tokens + usage.output_tokens
+            if usage.cost is None:
+                run.unpriced_tokens += usage.total_tokens
                 run.cost = None
             else:
-                run.priced_cost += record.cost
+                run.priced_cost += usage.cost
                 if run.cost is not None:
-                    run.cost += record.cost
+                    run.cost += usage.cost
+        return run
 
     def reset(self) -> None:
         """Forget everything counted."""
         with self._lock:
             self.last = None
-            self.run = RunUsage()
+            self.by_model = {}
 
 
 ledger = UsageLedger()
@@ -139,10 +148,7 @@ def last_usage() -> CallUsage | None:
 
 def run_usage() -> RunUsage:
     """Tokens and cost of every call in this process so far (a snapshot)."""
-    with ledger._lock:
-        run = ledger.run
-        by_model = {name: CallUsage(**vars(usage)) for name, usage in run.by_model.items()}
-        return RunUsage(**{**vars(run), "by_model": by_model})
+    return ledger.run
 
 
 def reset_usage() -> None:
