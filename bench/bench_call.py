@@ -97,16 +97,72 @@ def by_llm_batch(calls: int, repeats: int) -> Callable[[int], None]:
     return run
 
 
+def streamed_batch(calls: int, repeats: int, chunks: int) -> Callable[[int], None]:
+    """Streamed ``by llm(stream=True)`` calls whose mock reply arrives in ``chunks`` pieces, read to the end."""
+    from byllm.lib import Model, by
+
+    reply = " ".join(["word"] * chunks)
+    model = Model("mockllm", outputs=[reply] * (calls * (repeats + 1) + 1))
+
+    @by(model(stream=True))
+    def tell(topic: str) -> str:
+        """Tell something about the topic."""
+
+    assert "".join(tell("cats")) == reply
+
+    def run(batch: int) -> None:
+        for _ in range(batch):
+            for _chunk in tell("cats"):
+                pass
+
+    return run
+
+
+def text_baseline_batch(chunks: int) -> Callable[[int], None]:
+    """A plain call returning the same chunks, read to the end."""
+    pieces = ["word"] + [" word"] * (chunks - 1)
+
+    def tell(topic: str) -> list[str]:
+        return pieces
+
+    def run(calls: int) -> None:
+        for _ in range(calls):
+            for _chunk in tell("cats"):
+                pass
+
+    return run
+
+
+STREAM_CHUNKS = (10, 100)
+
+
 def measure_calls(calls: int, repeats: int) -> dict[str, tuple[float, float, float]]:
-    """Timings of the baseline and of ``by llm()`` calls in this process."""
+    """Timings of the baseline and of ``by llm()`` calls (plain and streamed) in this process."""
     by_llm = by_llm_batch(calls, repeats)
     baseline = baseline_batch()
     by_llm(calls)  # warm caches (function meaning, prompt skeleton, provider)
     baseline(calls)
-    return {
+    timings = {
         "baseline": per_call_microseconds(baseline, calls, repeats),
         "by_llm": per_call_microseconds(by_llm, calls, repeats),
     }
+    for chunks in STREAM_CHUNKS:
+        streamed = streamed_batch(calls, repeats, chunks)
+        plain = text_baseline_batch(chunks)
+        streamed(calls)
+        timings[f"stream_{chunks}"] = per_call_microseconds(streamed, calls, repeats)
+        timings[f"stream_baseline_{chunks}"] = per_call_microseconds(plain, calls, repeats)
+    return timings
+
+
+def stream_overheads(timings: dict[str, tuple[float, float, float]]) -> tuple[float, float]:
+    """CPU µs of a streamed call over reading the same chunks from a list: per call, and per chunk."""
+    low, high = STREAM_CHUNKS
+    over = {
+        chunks: timings[f"stream_{chunks}"][2] - timings[f"stream_baseline_{chunks}"][2] for chunks in STREAM_CHUNKS
+    }
+    per_chunk = (over[high] - over[low]) / (high - low)
+    return over[low] - per_chunk * low, per_chunk
 
 
 def optional_plugin_names() -> list[str]:
@@ -180,9 +236,14 @@ def report(
         f"| baseline: plain call + TypeAdapter.validate_json | {base_best:.1f} | {base_median:.1f} | {base_cpu:.1f} | - |",
     ]
     lines += [call_row(label, timings) for label, timings in variants]
+    per_call, per_chunk = stream_overheads(variants[0][1])
     lines += [
         "",
-        "Aim: under 30 µs per call over the baseline.",
+        "Aim: at most 25 µs per call over the baseline, every built-in plugin installed in its default configuration.",
+        "",
+        f"Streamed calls (`by llm(stream=True)`, read to the end, {variants[0][0]}): {per_call:.1f} µs per call "
+        f"plus {per_chunk:.2f} µs per chunk (CPU) over reading the same chunks from a list "
+        "(from calls of 10 and 100 chunks). Aim: at most 40 µs per call plus 1 µs per chunk.",
         "",
         "## Start-up (bench_call.py)",
         "",
