@@ -101,9 +101,32 @@ class CallLog:
             for row in rows
         ]
 
-    def recent(self, limit: int = 20) -> list[LoggedCall]:
-        """The latest calls, newest first."""
-        return self._select("ORDER BY id DESC LIMIT ?", (limit,))
+    def recent(
+        self,
+        limit: int = 20,
+        *,
+        function: str | None = None,
+        model: str | None = None,
+        failed: bool | None = None,
+        since: str | None = None,
+    ) -> list[LoggedCall]:
+        """The latest calls, newest first; optionally only one function's (name or qualified-name suffix),
+        one model's, the failed (or the successful) ones, or those from ``since`` (an ISO time) on."""
+        conditions: list[str] = []
+        arguments: list[Any] = []
+        if function:
+            conditions.append("(function = ? OR function LIKE ?)")
+            arguments += [function, f"%.{function}"]
+        if model:
+            conditions.append("model = ?")
+            arguments.append(model)
+        if failed is not None:
+            conditions.append("error IS NOT NULL" if failed else "error IS NULL")
+        if since:
+            conditions.append("time >= ?")
+            arguments.append(since)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        return self._select(f"{where}ORDER BY id DESC LIMIT ?", (*arguments, limit))
 
     def get(self, call_id: int) -> LoggedCall | None:
         """One call by id."""

@@ -44,7 +44,11 @@ def add_logs_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("action", nargs="?", choices=("list", "show", "clear"), default="list")
     parser.add_argument("call_id", nargs="?", type=int, help="the call to show")
     parser.add_argument("-n", "--limit", type=int, default=20, help="how many recent calls to list (default 20)")
-    parser.add_argument("--path", help="log database (default: BYLLM_LOG or the config file's log)")
+    parser.add_argument("--path", help="log database (default: BYLLM_LOG, the config file's log, else byllm's default file)")
+    parser.add_argument("--function", help="only calls of this function (name or qualified name)")
+    parser.add_argument("--model", help="only calls of this model")
+    parser.add_argument("--status", choices=("ok", "error"), help="only successful or only failed calls")
+    parser.add_argument("--since", help="only calls from this time on: an ISO date/time, or an age such as 30m, 2h, 7d")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run_logs_command)
 
@@ -57,14 +61,17 @@ def run_cache_command(options: argparse.Namespace) -> int:
     """Handle ``jac cache stats`` and ``jac cache clear``."""
     from byllm.plugins.cache import open_backend
     from byllm.plugins.cache.keys import describe_error
-    from byllm.settings import get_settings, parse_cache_target, sqlite_path
+    from byllm.settings import default_cache_url, get_settings, parse_cache_target, sqlite_path
 
     try:
         url = parse_cache_target(options.url, "--url") if options.url else get_settings().cache
-        if url is None:
-            print("the byllm cache is off: set BYLLM_CACHE (e.g. sqlite:///path/cache.db or redis://host:6379/0) "
-                  "or `cache = true` in jac.toml [byllm], or pass --url", file=sys.stderr)
-            return 1
+        if url is None:  # the cache is off now, but a program may have switched it on (Model(..., cache=True))
+            url = default_cache_url()
+            if not sqlite_path(url).exists():
+                print(f"no cache found: looked for {sqlite_path(url)} (byllm's default). Switch the cache on with "
+                      "BYLLM_CACHE=on, `cache = true` in jac.toml [byllm] or Model(..., cache=True); pass --url "
+                      "for a cache elsewhere (sqlite:///path.db, redis://host:6379/0)", file=sys.stderr)
+                return 0
         shown = redact_url(url)
         clearing = options.cache_action == "clear"
         if url.startswith("sqlite:") and not sqlite_path(url).exists():  # do not create a file to report on it
@@ -97,14 +104,17 @@ def run_cache_command(options: argparse.Namespace) -> int:
 def run_logs_command(options: argparse.Namespace) -> int:
     """Handle ``jac logs``, ``jac logs show ID`` and ``jac logs clear``."""
     from byllm.plugins.calllog import open_log
-    from byllm.settings import get_settings, parse_log_target
+    from byllm.settings import default_log_path, get_settings, parse_log_target
 
     try:
         path = parse_log_target(options.path, "--path") if options.path else get_settings().log
-        if path is None:
-            print("the byllm call log is off: set BYLLM_LOG=1 (or a path) or `log = true` in jac.toml [byllm], "
-                  "or pass --path", file=sys.stderr)
-            return 1
+        if path is None:  # the log is off now, but a program may have switched it on (Model(..., log=True))
+            path = default_log_path()
+            if not path.exists():
+                print(f"no call log found: looked for {path} (byllm's default). Switch the log on with "
+                      "BYLLM_LOG=1, `log = true` in jac.toml [byllm] or Model(..., log=True); pass --path "
+                      "for a log elsewhere", file=sys.stderr)
+                return 0 if options.action == "list" else 1
         if not path.exists():
             print(f"no calls logged yet ({path} does not exist)", file=sys.stderr)
             return 0 if options.action == "list" else 1
@@ -122,7 +132,10 @@ def run_logs_command(options: argparse.Namespace) -> int:
             removed = log.clear()
             _print({"location": str(path), "removed": removed}, options.json, f"removed {removed} logged call(s) from {path}")
         else:
-            calls = [call.as_dict() for call in log.recent(options.limit)]
+            failed = None if options.status is None else options.status == "error"
+            found = log.recent(options.limit, function=options.function, model=options.model, failed=failed,
+                               since=since_time(options.since))
+            calls = [call.as_dict() for call in found]
             _print(calls, options.json, format_call_table(calls))
         return 0
     except ByLLMError as error:
@@ -131,6 +144,27 @@ def run_logs_command(options: argparse.Namespace) -> int:
     except Exception as error:  # an unreadable log file: say which and why, no traceback
         print(f"error: cannot read the call log: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+
+
+def since_time(text: str | None) -> str | None:
+    """``--since`` as an ISO time: an age (``30m``, ``2h``, ``7d``) counts back from now; anything else is a time."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    if not text:
+        return None
+    age = re.fullmatch(r"(\d+)\s*([smhd])", text.strip())
+    if age is None:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ByLLMError(f"--since {text!r}: use an ISO date or time (2026-11-30, 2026-11-30T10:00) or an age "
+                             "such as 30m, 2h, 7d") from None
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
+        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+    return (datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})).isoformat(timespec="milliseconds")
 
 
 def _cost(cost: float | None) -> str:
