@@ -1,7 +1,8 @@
 """Every code block of the docs without a runner of their own runs as written (or says why not).
 
 Files with a dedicated runner are left to it: README.md and docs/testing.md
-(tests/test_readme.py), docs/plugin-guide.md (tests/test_plugin_guide.py),
+(tests/test_readme.py), docs/plugin-guide.md (tests/test_plugin_guide.py), docs/scaling.md
+(tests/scale/test_scaling_doc.py),
 docs/prompts.md (tests/test_prompts_doc.py), docs/parameters.md
 (tests/byllm/test_parameters_doc.py), docs/plugins.md
 (tests/plugins/test_plugins_doc.py) and the spec under docs/spec
@@ -30,7 +31,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEDICATED_RUNNERS = {"testing.md", "plugin-guide.md", "prompts.md", "parameters.md", "plugins.md"}
+DEDICATED_RUNNERS = {"testing.md", "plugin-guide.md", "prompts.md", "parameters.md", "plugins.md", "scaling.md"}
 DOC_FILES = sorted(path for path in (ROOT / "docs").glob("*.md") if path.name not in DEDICATED_RUNNERS)
 RUN_KINDS = {"python", "jac", "bash", "sh", "toml"}
 SHOWN_KINDS = {"", "text", "console", "output"}
