@@ -14,7 +14,11 @@
    ``async def ... by llm()`` functions (run with ``jac run``), and as reference
    rows a bare aiohttp session, the ``openai`` SDK (``AsyncOpenAI``, and 64
    threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
-   client CPU per call from the best run.
+   client CPU per call from the best run; the client's run-queue wait (time its
+   threads were ready but had no CPU, from ``/proc/self/task/*/schedstat``) shows
+   how much of the wall time the machine's other load took.
+3. Start-up: from process start to the first request of a program making one
+   call, per transport, next to ``python -c pass``.
 
 The server runs in its own process so it does not share the client's GIL. The
 optional ``jac`` plugins (cache, call log, tracing, ...) are disabled so the
@@ -226,6 +230,54 @@ async def _session() -> Any:
     return aiohttp.ClientSession()
 
 
+# -- 3. start-up to the first request ----------------------------------------------------------
+ONE_CALL_PROGRAM = """
+import os
+from byllm.lib import Model, by
+
+llm = Model("gpt-4o-mini", base_url=os.environ["BENCH_URL"], api_key="sk-bench-0123456789", max_retries=0)
+
+
+@by(llm)
+def echo(text: str) -> str:
+    \"\"\"Echo the text.\"\"\"
+
+
+echo("x")
+"""
+
+
+def measure_startup(runs: int) -> dict[str, float]:
+    """Median seconds from starting a process to its first request reaching the server, per transport.
+
+    The server runs in this process and notes ``time.monotonic()`` (one clock for
+    every process on Linux) when each request arrives; ``python -c pass`` is the
+    floor. The optional plugins' choice is inherited from this process.
+    """
+    from fake_server import FakeLLMServer, openai_text
+
+    arrivals: list[float] = []
+
+    def answer(request: Any) -> Any:
+        arrivals.append(time.monotonic())
+        return openai_text("ok")
+
+    results: dict[str, list[float]] = {}
+    with FakeLLMServer(responder=answer, record=False) as server:
+        cases = {"python -c pass": ("pass", {}),
+                 "one call, aiohttp transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "aiohttp"}),
+                 "one call, `openai` SDK transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "sdk"})}
+        for _ in range(runs + 1):  # the first round warms caches (compiled files, the plugin list)
+            for name, (code, extra) in cases.items():
+                env = {**os.environ, "BENCH_URL": server.openai_url, **extra}
+                arrivals.clear()
+                started = time.monotonic()
+                subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+                ended = time.monotonic()
+                results.setdefault(name, []).append((arrivals[0] if arrivals else ended) - started)
+    return {name: statistics.median(samples[1:]) for name, samples in results.items()}
+
+
 # -- 2. throughput ---------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -235,19 +287,33 @@ class Row:
     calls: int
     wall: float
     cpu: float
+    waited: float | None
     reference: bool = False
 
 
-def _best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+def _best(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     return min(runs)
 
 
-def _timed(run: Callable[[], list[Any]], calls: int) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
+def runqueue_seconds() -> dict[str, float]:
+    """Per live thread of this process: seconds spent ready to run but waiting for a CPU (Linux schedstat)."""
+    waits = {}
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            waits[task.name] = int((task / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue
+    return waits
+
+
+def _timed(run: Callable[[], list[Any]], calls: int) -> tuple[float, float, float]:
+    """(wall, CPU, run-queue wait) seconds of ``run``; threads that end during it are missing from the wait."""
+    waits_before, wall, cpu = runqueue_seconds(), time.perf_counter(), time.process_time()
     results = run()
-    elapsed, used = time.perf_counter() - wall, time.process_time() - cpu
+    elapsed, used, waits_after = time.perf_counter() - wall, time.process_time() - cpu, runqueue_seconds()
     assert len(results) == calls and all(result == "ok" for result in results), "every call must succeed"
-    return elapsed, used
+    waited = sum(wait - waits_before.get(thread, 0.0) for thread, wait in waits_after.items())
+    return elapsed, used, waited
 
 
 def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
@@ -296,7 +362,7 @@ def _messages(llm: Any, echo: Callable[..., Any]) -> list[dict[str, Any]]:
     return TypedCall(llm, echo, {"text": "w"}).request.messages
 
 
-def jac_async_run(url: str, calls: int, repeats: int) -> tuple[float, float]:
+def jac_async_run(url: str, calls: int, repeats: int) -> tuple[float, float, None]:
     """(wall, CPU) of the best run of the Jac program, as it measures itself."""
     with tempfile.TemporaryDirectory(prefix="bench-jac-") as scratch:
         program = Path(scratch) / "async_echo.jac"
@@ -312,7 +378,7 @@ def jac_async_run(url: str, calls: int, repeats: int) -> tuple[float, float]:
             wall, cpu, succeeded = line.split()
             assert int(succeeded) == calls, "every call must succeed"
             runs.append((float(wall), float(cpu)))
-    return _best(runs)
+    return (*min(runs), None)
 
 
 async def raw_aiohttp_run(url: str, messages: list[dict[str, Any]], calls: int) -> list[Any]:
@@ -408,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     throughput_calls = 128 if options.quick else 1000
     load_before = os.getloadavg()
 
+    startup = measure_startup(3 if options.quick else 9)
     overhead = measure_overhead(rounds, calls)
     rows = measure_throughput(throughput_calls, 1 if options.quick else options.repeats, not options.no_httpx)
 
@@ -426,15 +493,27 @@ def main(argv: list[str] | None = None) -> int:
                              "typed `by llm()` call (sync)")):
         print(f"| **byllm's overhead, {mode}** | **{(overhead[ours][0] - overhead[raw][0]) * micro:,.0f}** | "
               f"**{(overhead[ours][1] - overhead[raw][1]) * micro:,.0f}** |")
+    floor = startup["python -c pass"]
+    print("\nStart-up: a Python program making one call to the loopback server, from process start to the "
+          "request reaching the server (median; `python -c pass` runs to its end):\n")
+    print("| program | ms | ms over `python -c pass` |")
+    print("| --- | ---: | ---: |")
+    for name, seconds in startup.items():
+        print(f"| {name} | {seconds * 1000:.0f} | {(seconds - floor) * 1000:.0f} |")
     ideal = math.ceil(throughput_calls / CONCURRENCY) * LATENCY
     print(f"\nThroughput: {throughput_calls:,} calls at concurrency {CONCURRENCY}, {LATENCY * 1000:.0f} ms latency "
           f"per reply; ideal ceil({throughput_calls} / {CONCURRENCY}) x {LATENCY} s = {ideal:.1f} s; "
           f"best of {1 if options.quick else options.repeats} runs:\n")
-    print("| client | wall s | % of ideal | client CPU ms per call |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| client | wall s | % of ideal | client CPU ms per call | client CPU s | run-queue wait s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         name = f"{row.runner} (reference)" if row.reference else row.runner
-        print(f"| {name} | {row.wall:.2f} | {ideal / row.wall * 100:.0f} % | {row.cpu / row.calls * 1000:.2f} |")
+        waited = "-" if row.waited is None else f"{row.waited:.2f}"
+        print(f"| {name} | {row.wall:.2f} | {ideal / row.wall * 100:.0f} % | {row.cpu / row.calls * 1000:.2f} | "
+              f"{row.cpu:.2f} | {waited} |")
+    print("\nRun-queue wait: time the client's threads were ready to run but the machine had no CPU free "
+          "(summed over the threads alive at the end: `byllm.map`'s pool threads have ended by then, so its figure "
+          "counts the main and background-loop threads only).")
     return 0
 
 
