@@ -272,3 +272,48 @@ def test_aiohttp_is_imported_on_the_first_call_and_the_pool_closes_cleanly_at_ex
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ok", "True", "False"]
     assert "Unclosed" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_stream_left_early_gives_its_connection_back(fake_server: FakeLLMServer) -> None:
+    fake_server.script(openai_stream(["a", "b", "c"]), openai_text("next"),
+                       openai_stream(["x", "y", "z"]), openai_text("after"))
+    sender = provider(fake_server, CHAT_COMPLETIONS)
+    chunks = sender.stream(full_request(stream=True))
+    assert next(chunks).text == "a"
+    chunks.close()  # the reader stopped: the stream is closed on the background loop
+    assert sender.complete(CompletionRequest(model="m", messages=[{"role": "user", "content": "x"}])).text == "next"
+
+    async def early() -> str:
+        async for chunk in sender.astream(full_request(stream=True)):
+            return chunk.text
+        return ""
+
+    async def later() -> str:
+        reply = await sender.acomplete(CompletionRequest(model="m", messages=[{"role": "user", "content": "x"}]))
+        return reply.text
+
+    assert asyncio.run(early()) == "x"
+    assert asyncio.run(later()) == "after"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_background_loop() -> None:
+    result = run_python("""
+        import multiprocessing
+        from fake_server import FakeLLMServer, openai_text
+        from byllm.lib import Model, by
+
+        def echo(text: str) -> str:
+            '''Echo.'''
+
+        def in_child(url: str) -> str:
+            return by(Model("gpt-4o-mini", base_url=url, api_key="sk-fork-0123456789"))(echo)("child")
+
+        if __name__ == "__main__":
+            with FakeLLMServer(responder=lambda request: openai_text("ok")) as server:
+                assert by(Model("gpt-4o-mini", base_url=server.openai_url, api_key="sk-fork-0123456789"))(echo)("x") == "ok"
+                with multiprocessing.get_context("fork").Pool(1) as pool:
+                    print(pool.apply(in_child, (server.openai_url,)))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok"]
