@@ -232,18 +232,22 @@ def test_the_refusal_is_remembered_per_base_url_and_for_async_calls(fake_server:
         assert "response_format" in other.requests[0].body  # another server still gets JSON-schema mode
 
 
-def test_other_client_errors_are_not_taken_for_a_refusal(fake_server: FakeLLMServer) -> None:
-    fake_server.script(error(400, "max_tokens is too large"))
+@pytest.mark.parametrize("message", ["max_tokens is too large",
+                                     "Invalid schema for response_format 'Person': 'required' is missing"])
+def test_other_client_errors_are_not_taken_for_a_refusal(fake_server: FakeLLMServer, message: str) -> None:
+    fake_server.script(error(400, message))
     llm = Model("my-model", base_url=fake_server.openai_url, json_mode=True, max_retries=3)
 
     @by(llm)
     def make_person(hint: str) -> Person:
         """Make a person."""
 
-    with pytest.raises(ProviderError, match="max_tokens is too large") as raised:
+    with pytest.raises(ProviderError) as raised:
         make_person("x")
+    assert message in str(raised.value)
     assert not isinstance(raised.value, ResponseFormatRejected)
     assert len(fake_server.requests) == 1
+    assert llm.provider.wants_schema(CompletionRequest(model="m", messages=[]))  # the server is not marked
 
 
 # -- start-up and shutdown ---------------------------------------------------------------

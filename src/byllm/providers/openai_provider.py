@@ -32,9 +32,13 @@ PLACEHOLDER_KEY = "not-needed"
 OPENAI_SDK = SDKTransport("openai", "OpenAI", "chat.completions.create")
 TRANSPORT_VARIABLE = "BYLLM_TRANSPORT"
 TRANSPORTS: dict[str, Transport] = {"aiohttp": CHAT_COMPLETIONS, "sdk": OPENAI_SDK}
-# What a server's complaint about JSON-schema mode mentions.
+# A server refusing JSON-schema mode names it and says it does not take it; a complaint about the schema
+# itself ("Invalid schema for response_format ...") is the caller's to fix, and is raised as it is.
 _RESPONSE_FORMAT_WORDS = re.compile(r"response_format|json_schema|response format|json schema|structured output",
                                     re.IGNORECASE)
+_REFUSAL_WORDS = re.compile(r"not supported|unsupported|unrecognized|unknown|not permitted|not allowed|unexpected|"
+                            r"does not support|doesn't support|isn't supported|unavailable|not implemented|"
+                            r"extra (?:inputs|fields)", re.IGNORECASE)
 # Base URLs whose server refused response_format in this process: the schema goes in the prompt there.
 _refuses_response_format: set[str] = set()
 _refusals_lock = threading.Lock()
@@ -90,14 +94,14 @@ class OpenAICompatibleProvider(RemoteProvider):
         return self.base_url or "openai"
 
     def classify(self, error: BaseException) -> ByLLMError | TransientError | None:
-        """As the base does; a 400 / 422 about ``response_format`` in JSON-schema mode is a :class:`ResponseFormatRejected`.
+        """As the base does; a 400 / 422 refusing ``response_format`` in JSON-schema mode is a :class:`ResponseFormatRejected`.
 
         The server is remembered, so this process's later calls to it describe
         the schema in the prompt instead.
         """
         mapped = super().classify(error)
         if (self.json_mode and type(mapped) is ProviderError and mapped.status in (400, 422)
-                and _RESPONSE_FORMAT_WORDS.search(str(mapped))):
+                and _RESPONSE_FORMAT_WORDS.search(str(mapped)) and _REFUSAL_WORDS.search(str(mapped))):
             with _refusals_lock:
                 _refuses_response_format.add(self._server())
             return ResponseFormatRejected(
