@@ -321,3 +321,15 @@ def test_a_forked_child_gets_its_own_background_loop() -> None:
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ok"]
+
+
+def test_a_sync_call_on_the_background_loop_itself_is_an_error_not_a_deadlock(fake_server: FakeLLMServer) -> None:
+    from byllm.providers.clients import background_loop
+
+    loop = background_loop()
+
+    async def nested() -> str:
+        return loop.run(asyncio.sleep(0, "never"))
+
+    with pytest.raises(RuntimeError, match="own I/O thread"):
+        loop.run(nested())

@@ -163,6 +163,12 @@ class BackgroundLoop:
 
     def run(self, awaitable: Awaitable[Result]) -> Result:
         """Run ``awaitable`` on the background loop and wait for its result (from any other thread)."""
+        if threading.current_thread() is self._thread:  # waiting here for the loop would wait forever
+            close = getattr(awaitable, "close", None)
+            if callable(close):
+                close()
+            raise RuntimeError("a synchronous byllm call was made on byllm's own I/O thread; make it from "
+                               "another thread, or await the async form")
         future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), self.loop())
         try:
             return future.result()
