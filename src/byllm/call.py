@@ -403,9 +403,12 @@ def _read_stream(call: TypedCall) -> Iterator[str]:
     received: list[str] = []
     try:
         reply = call.complete()
-        for chunk in _as_stream(reply):
-            received.append(chunk)
-            yield chunk
+        if isinstance(reply, StreamingReply):
+            received = reply.chunks  # filled as the reply is read
+            yield from reply
+        elif reply.text:  # a plugin answered the streamed request with a whole reply: one chunk
+            received = [reply.text]
+            yield reply.text
     except GeneratorExit:  # the reader stopped early: the call ends with what it read
         call.finish(value="".join(received))
         raise
@@ -425,9 +428,13 @@ async def _aread_stream(call: TypedCall) -> AsyncIterator[str]:
     received: list[str] = []
     try:
         reply = await call.acomplete()
-        async for chunk in _as_astream(reply):
-            received.append(chunk)
-            yield chunk
+        if isinstance(reply, StreamingReply):
+            received = reply.chunks
+            async for chunk in reply:
+                yield chunk
+        elif reply.text:
+            received = [reply.text]
+            yield reply.text
     except GeneratorExit:
         call.finish(value="".join(received))
         raise
@@ -435,21 +442,6 @@ async def _aread_stream(call: TypedCall) -> AsyncIterator[str]:
         call.fail_stream(error)
         raise
     call.finish(value="".join(received))
-
-
-def _as_stream(reply: CompletionReply) -> Iterator[str]:
-    """A reply's chunks: a plugin may answer a streamed request with a whole reply (one chunk)."""
-    if isinstance(reply, StreamingReply):
-        return iter(reply)
-    return iter([reply.text] if reply.text else [])
-
-
-async def _as_astream(reply: CompletionReply) -> AsyncIterator[str]:
-    if isinstance(reply, StreamingReply):
-        async for chunk in reply:
-            yield chunk
-    elif reply.text:
-        yield reply.text
 
 
 def print_messages(function: str, messages: list[Message]) -> None:

@@ -108,7 +108,6 @@ class StreamingReply(CompletionReply):
         self.chunks: list[str] = []
         self.done = False
         self._source = source
-        self._parts: list[str] = []
         self._callbacks: list[Callable[[StreamingReply], None]] = []
         self._started = False
 
@@ -127,16 +126,16 @@ class StreamingReply(CompletionReply):
             self._callbacks.append(callback)
 
     def _take(self, piece: StreamChunk | str) -> str:
-        if isinstance(piece, str):
+        """One piece's text, kept; a piece's usage, noted."""
+        if piece.__class__ is str:
             text = piece
         else:
-            text = piece.text
-            if piece.usage is not None:
-                self.usage = piece.usage
+            text = piece.text  # type: ignore[union-attr]
+            if piece.usage is not None:  # type: ignore[union-attr]
+                self.usage = piece.usage  # type: ignore[union-attr]
         if text:
-            self.chunks.append(text)
-            self._parts.append(text)
-        return text
+            self.chunks.append(text)  # type: ignore[arg-type]
+        return text  # type: ignore[return-value]
 
     def _claim(self) -> None:
         if self._started:
@@ -144,7 +143,7 @@ class StreamingReply(CompletionReply):
         self._started = True
 
     def _finish(self) -> None:
-        self.text = "".join(self._parts)
+        self.text = "".join(self.chunks)
         self.done = True
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
@@ -156,8 +155,9 @@ class StreamingReply(CompletionReply):
         source = self._source
         if not isinstance(source, Iterable):
             raise TypeError("this streamed reply is asynchronous: read it with `async for`")
+        take = self._take
         for piece in source:
-            text = self._take(piece)
+            text = take(piece)
             if text:
                 yield text
         self._finish()
