@@ -392,8 +392,13 @@ def _unanswered_completion() -> str:
 
 
 def _switch_on_plugins(options: Mapping[str, Any]) -> None:
-    """Switch on the built-in plugins a model or call asks for (``cache=``, ``log=``)."""
-    if options.get("cache") or options.get("log"):
-        from byllm.plugins.activation import request_features
+    """Match the built-in plugins to the settings (the first model does), then switch on what it asks for.
 
-        request_features(cache=bool(options.get("cache")), log=bool(options.get("log")))
+    ``cache=`` and ``log=`` keep those plugins' hooks registered; see :mod:`byllm.plugins.activation`.
+    """
+    from byllm.plugins import activation
+
+    if options.get("cache") or options.get("log"):
+        activation.request_features(cache=bool(options.get("cache")), log=bool(options.get("log")))
+    else:
+        activation.match_settings()

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Generator, Protocol
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.plugins.activation import Feature, add_feature
+from byllm.plugins.activation import rate_limit_wanted
+from byllm.plugins.entry import RateLimitPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings
 
 if TYPE_CHECKING:
@@ -339,15 +340,10 @@ def estimate_tokens(request: CompletionRequest) -> int:
 def configured(settings: Settings | None = None) -> tuple[LimitStore, Limits] | None:
     """The store and limits the settings ask for, or ``None`` when the rate limit is off."""
     settings = get_settings() if settings is None else settings
-    if not wanted(settings):
+    if not rate_limit_wanted(settings):
         return None
     limits = Limits(settings.rate_limit_rpm, settings.rate_limit_tpm)
     return open_store(settings.rate_limit or "memory"), limits
-
-
-def wanted(settings: Settings) -> bool:
-    """Whether the settings switch the rate limit on."""
-    return bool(settings.rate_limit or settings.rate_limit_rpm or settings.rate_limit_tpm)
 
 
 def ticket_for(model: Model, request: CompletionRequest) -> Ticket | None:
@@ -600,14 +596,6 @@ def share_retry_after(error: BaseException, retry_after: float | None, wait: flo
     if isinstance(error, RateLimitError) and retry_after:
         publish_pause(bucket, retry_after)
     return max(wait, setup[0].paused_for(bucket))
-
-
-class RateLimitPlugin:
-    """The ``byllm-ratelimit`` entry point: its hooks are registered only while a rate limit is configured."""
-
-
-add_feature(Feature("byllm-ratelimit:gate", RateLimitPlugin, RateLimitGate, wanted))
-add_feature(Feature("byllm-ratelimit:hooks", RateLimitPlugin, RateLimitWrapper, wanted))
 
 
 def _observe_transport_retries() -> None:

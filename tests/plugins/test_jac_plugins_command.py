@@ -70,7 +70,7 @@ def test_jac_plugins_json_includes_plugins_registered_in_code(plugin_manager, ca
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["shouting"]["distribution"] == "(registered in code)"
     assert rows["shouting"]["hooks"] == ["call_llm"]
-    assert rows["byllm-log"]["object"] == "byllm.plugins.calllog:CallLogPlugin"
+    assert rows["byllm-log"]["object"] == "byllm.plugins.entry:CallLogPlugin"
 
 
 def test_disabled_plugins_show_as_blocked_and_broken_ones_as_failed(tmp_path: Path) -> None:

@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.plugins.activation import Feature, add_feature
+from byllm.plugins.activation import features
+from byllm.plugins.entry import CallLogPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings, parse_log_target
 
 if TYPE_CHECKING:
-    import argparse
-
     from byllm.call import Attempt, CallRecord
     from byllm.llm import Model
-    from byllm.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -261,20 +259,5 @@ class CallLogHooks:
             logger.warning("byllm call log %s not written: %s", path, redact(f"{type(problem).__name__}: {problem}"))
 
 
-class CallLogPlugin:
-    """The ``byllm-log`` entry point: ``jac logs``, and :class:`CallLogHooks` while a log is in use."""
-
-    @staticmethod
-    @hookimpl
-    def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac logs [show ID] [--json]``."""
-        from byllm.plugins.cli import add_logs_command
-
-        add_logs_command(subparsers)
-
-
-def _configured(settings: Settings) -> bool:
-    return settings.log is not None
-
-
-feature = add_feature(Feature("byllm-log:hooks", CallLogPlugin, CallLogHooks, _configured))
+# CallLogHooks are registered by byllm.plugins.activation while a log is configured or asked for.
+feature = features["byllm-log:hooks"]

@@ -24,7 +24,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.plugins.activation import Feature, add_feature
+from byllm.plugins.activation import features
+from byllm.plugins.entry import TracingPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings
 
 if TYPE_CHECKING:
@@ -188,8 +189,5 @@ class TracingHooks:
         trace_call(record, _tracer())
 
 
-class TracingPlugin:
-    """The ``byllm-tracing`` entry point: :class:`TracingHooks` are registered while tracing is active."""
-
-
-feature = add_feature(Feature("byllm-tracing:hooks", TracingPlugin, TracingHooks, tracing_enabled))
+# TracingHooks are registered by byllm.plugins.activation while tracing is active.
+feature = features["byllm-tracing:hooks"]

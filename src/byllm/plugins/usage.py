@@ -1,8 +1,10 @@
 """The usage plugin: tokens and cost per call and per run, from each finished call record.
 
-On by default and kept cheap: one ``llm_call_finished`` hook per call adds the
-record's totals (computed once by the record, retries and tool turns included,
-cache hits free) to the run's counts under one lock. Prices live in
+On by default and kept cheap: the ``llm_call_finished`` hook of the
+``byllm-usage`` entry point (:class:`byllm.plugins.entry.UsagePlugin`, which
+imports this module on the first call) adds each record's totals (computed
+once by the record, retries and tool turns included, cache hits free) to the
+run's counts under one lock. Prices live in
 :mod:`byllm.pricing` (:func:`set_price` is re-exported here).
 """
 
@@ -13,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from jaclang.runtimelib.machine import hookimpl
+from byllm.plugins.entry import UsagePlugin
 from byllm.pricing import DEFAULT_PRICES, cost_of, price_of, set_price
 
 if TYPE_CHECKING:
@@ -154,13 +156,3 @@ def run_usage() -> RunUsage:
 def reset_usage() -> None:
     """Start counting from zero."""
     ledger.reset()
-
-
-class UsagePlugin:
-    """The ``byllm-usage`` entry point: counts every finished call."""
-
-    @staticmethod
-    @hookimpl
-    def llm_call_finished(record: CallRecord) -> None:
-        """Add the call's totals to the run."""
-        ledger.add(record)

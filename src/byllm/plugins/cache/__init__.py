@@ -23,18 +23,15 @@ from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
-from byllm.plugins.activation import Feature, add_feature
+from byllm.plugins.activation import features
+from byllm.plugins.entry import CachePlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import default_cache_url, get_settings, parse_cache_target, parse_seconds, sqlite_path
 
-# The keys, the backends and the reply types are imported by the code that uses them: this
-# module is imported at every `jac` start-up (its entry point), and the cache is off by default.
+# The keys, the backends and the reply types are imported by the code that uses them.
 if TYPE_CHECKING:
-    import argparse
-
     from byllm.llm import Model
     from byllm.plugins.cache.sqlite import CacheStats
     from byllm.providers.base import CompletionReply, CompletionRequest
-    from byllm.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -313,20 +310,5 @@ class CacheHooks:
         return _store_when_ready(model, request, pending)
 
 
-class CachePlugin:
-    """The ``byllm-cache`` entry point: ``jac cache``, and :class:`CacheHooks` while a cache is in use."""
-
-    @staticmethod
-    @hookimpl
-    def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac cache stats | clear``."""
-        from byllm.plugins.cli import add_cache_command
-
-        add_cache_command(subparsers)
-
-
-def _configured(settings: Settings) -> bool:
-    return settings.cache is not None
-
-
-feature = add_feature(Feature("byllm-cache:hooks", CachePlugin, CacheHooks, _configured))
+# CacheHooks are registered by byllm.plugins.activation while a cache is configured or asked for.
+feature = features["byllm-cache:hooks"]
