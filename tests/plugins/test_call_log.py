@@ -130,9 +130,11 @@ def test_a_lone_surrogate_reply_is_logged(log_file: Path, provider, shout_with) 
     assert call.value == "half \ud800 a pair"
 
 
-def test_jac_logs_says_how_to_switch_the_log_on(capsys) -> None:
-    assert jac(["logs"]) == 1
-    assert "BYLLM_LOG" in capsys.readouterr().err
+def test_jac_logs_says_where_it_looked_and_how_to_switch_the_log_on(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert jac(["logs"]) == 0
+    err = capsys.readouterr().err
+    assert "BYLLM_LOG" in err and str(tmp_path / "byllm" / "logs.db") in err
 
 
 def test_a_model_can_switch_the_log_on_or_off(tmp_path: Path, log_file: Path, provider, shout_with) -> None:

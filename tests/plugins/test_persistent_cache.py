@@ -374,9 +374,11 @@ def test_jac_cache_stats_and_clear(tmp_path: Path, monkeypatch, provider, shout_
     assert provider.calls == 3
 
 
-def test_jac_cache_says_how_to_switch_the_cache_on(capsys) -> None:
-    assert jac(["cache", "stats"]) == 1
-    assert "BYLLM_CACHE" in capsys.readouterr().err
+def test_jac_cache_says_where_it_looked_and_how_to_switch_the_cache_on(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert jac(["cache", "stats"]) == 0
+    err = capsys.readouterr().err
+    assert "BYLLM_CACHE" in err and str(tmp_path / "byllm" / "cache.db") in err
 
 
 def test_jac_cache_stats_does_not_create_a_missing_file(tmp_path: Path, monkeypatch, capsys) -> None:
