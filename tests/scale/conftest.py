@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-HERE = Path(__file__).parent
-PROVIDERS = HERE.parent / "providers"
-sys.path[:0] = [str(HERE), str(PROVIDERS)]
+sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_server import FakeLLMServer, RecordedRequest, Scripted, error, openai_text  # noqa: E402
-
-# Worker processes import the test functions by module name: spawned ones (process pools, Dask)
-# inherit sys.path; Ray's get WORKER_PYTHONPATH through their runtime environment.
-WORKER_PYTHONPATH = os.pathsep.join([str(HERE), str(PROVIDERS)])
-
-_INPUT = re.compile(r'- word = "([^"]*)"')
-_FUNCTION = re.compile(r"Function: (\w+)\(")
-
-
-def word_responder(request: RecordedRequest) -> Scripted:
-    """Answer the test functions: ``shout`` upper-cases the word, ``judge*`` judges it; 'poison' gets a 400."""
-    prompt = request.body["messages"][-1]["content"]
-    word = _INPUT.search(prompt).group(1)
-    function = _FUNCTION.search(prompt).group(1)
-    if word == "poison":
-        return error(400, "cannot answer poison")
-    if function.startswith("judge"):
-        loudness = "loud" if word.isupper() else "quiet"
-        return openai_text(f'{{"word": "{word}", "loudness": "{loudness}"}}')
-    if word == "unparsable" and function.startswith("count"):
-        return openai_text("many")
-    return openai_text(word.upper())
+from scale_support import word_responder  # noqa: E402
+from fake_server import FakeLLMServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")

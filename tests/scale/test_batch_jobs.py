@@ -20,7 +20,7 @@ from byllm.providers.clients import clear_clients
 from byllm.settings import ENVIRONMENT_VARIABLES, forget_settings, reload_settings
 from fake_server import FakeBatchServer, RecordedRequest, Scripted
 
-from conftest import word_responder
+from scale_support import word_responder
 
 KEY = "sk-batch-job-key"
 

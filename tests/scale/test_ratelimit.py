@@ -25,7 +25,7 @@ from byllm.providers.clients import clear_clients
 from byllm.settings import ENVIRONMENT_VARIABLES, forget_settings, reload_settings
 from fake_server import FakeLLMServer, QuotaResponder, openai_text, quota_exceeded
 
-from conftest import word_responder
+from scale_support import word_responder
 
 KEY = "sk-quota-test-key"
 

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import WORKER_PYTHONPATH
+from scale_support import WORKER_PYTHONPATH
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
