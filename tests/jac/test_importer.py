@@ -70,3 +70,23 @@ def test_a_syntax_error_in_an_imported_module_is_a_jac_syntax_error(on_path: Pat
     with pytest.raises(JacSyntaxError) as caught:
         importlib.import_module("broken_mod")
     assert (caught.value.line, caught.value.column) == (1, 18)
+
+
+def test_a_symlinked_entry_file_imports_the_real_files_neighbours(tmp_path: Path) -> None:
+    import subprocess
+
+    real, elsewhere = tmp_path / "real", tmp_path / "elsewhere"
+    real.mkdir()
+    elsewhere.mkdir()
+    (real / "helper.jac").write_text('def greet(name: str) -> str { return f"hello {name}"; }\n')
+    (real / "prog.jac").write_text('import helper;\nwith entry { print(helper.greet("link")); }\n')
+    (elsewhere / "local_helper.jac").write_text('glob where = "beside the link";\n')
+    (elsewhere / "prog.jac").symlink_to(real / "prog.jac")
+    result = subprocess.run([sys.executable, "-m", "jaclang.cli", "run", str(elsewhere / "prog.jac")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello link\n"
+    (real / "prog.jac").write_text('import helper, local_helper;\nwith entry { print(local_helper.where); }\n')
+    beside = subprocess.run([sys.executable, "-m", "jaclang.cli", "run", str(elsewhere / "prog.jac")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert beside.stdout == "beside the link\n", beside.stderr

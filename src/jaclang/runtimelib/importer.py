@@ -71,15 +71,16 @@ def run_jac_file(path: str, module_name: str = "__main__") -> ModuleType:
     """Run a ``.jac`` file as module ``module_name`` (registered in ``sys.modules``) and return it.
 
     Its directory goes first on ``sys.path`` so it can import its neighbours,
-    as ``python file.py`` does.
+    as ``python file.py`` does; for a symbolic link that is the real file's
+    directory (as Python does), followed by the link's own.
     """
     from jaclang.compiler.cache import load_code
 
     absolute = os.path.abspath(path)
     code = load_code(absolute)
-    directory = os.path.dirname(absolute)
-    if not sys.path or sys.path[0] != directory:
-        sys.path.insert(0, directory)
+    for directory in dict.fromkeys([os.path.dirname(absolute), os.path.dirname(os.path.realpath(absolute))]):
+        if not sys.path or sys.path[0] != directory:
+            sys.path.insert(0, directory)
     module = ModuleType(module_name)
     module.__file__ = absolute
     module.__loader__ = JacLoader(module_name, absolute)  # type: ignore[assignment]
