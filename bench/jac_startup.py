@@ -75,7 +75,7 @@ def main() -> None:
 
         cases = [
             ("python -c pass", [sys.executable, "-c", "pass"], None),
-            ("python -c 'import jaclang'", [sys.executable, "-c", "import jaclang"], None),
+            ("python -c 'import jaclang, byllm'", [sys.executable, "-c", "import jaclang, byllm"], None),
             ("jac run hello.jac (cold, no cache)", [*jac, "run", "hello.jac"], clear_cache),
             ("jac run hello.jac (warm)", [*jac, "run", "hello.jac"], None),
             ("jac run one_llm_call.jac (warm, mock)", [*jac, "run", "one_llm_call.jac"], None),
