@@ -143,6 +143,7 @@ class JacPluginManager(pluggy.PluginManager):
     def _report_failure(self, entry_point: PluginEntryPoint, reason: str) -> None:
         if entry_point.name in self.failed_plugins:
             return
+        reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
         self.failed_plugins[entry_point.name] = reason
         print(
             f"warning: jac plugin {entry_point.name!r} from {entry_point.distribution} "
