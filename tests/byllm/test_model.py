@@ -319,3 +319,17 @@ def test_unknown_model_name_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="no provider serves the model 'nonsense-provider-xyz'"):
         f()
+
+
+def test_repr_masks_header_url_and_credential_like_parameter_secrets() -> None:
+    secrets = ("sk-secret-0123456789", "AZURE-KEY-0123456789", "url-pass-0123456789", "token-0123456789")
+    llm = Model(
+        "gpt-4o",
+        api_key=secrets[0],
+        headers={"api-key": secrets[1]},
+        base_url=f"http://user:{secrets[2]}@gateway.example/v1",
+        extra_params={"authorization_token": secrets[3]},
+    )
+    for shown in (repr(llm), repr(llm(temperature=0.2, extra_params={"x_api_key": secrets[3]}))):
+        assert not any(secret in shown for secret in secrets), shown
+        assert "gateway.example" in shown and "temperature" not in shown or "0.2" in shown
