@@ -117,10 +117,17 @@ def run_program(path: str, persist: bool = False, fresh: bool = False, source: s
     """
     if not persist:
         return _run_main(path, source)[0]
-    from jaclang.runtimelib.osp import context
+    from jaclang.runtimelib import graph_file
 
-    context.use_graph_file(context.graph_file_for(path), fresh=fresh)
+    chosen = graph_file.file_for(path)
+    if fresh:
+        graph_file.discard(chosen)
+    graph_file.persist_to(chosen)
     status, ended = _run_main(path, source)
+    graph_file.persist_to(None)
+    context = sys.modules.get("jaclang.runtimelib.osp.context")  # loaded only if the program used the graph
+    if context is None:
+        return status
     try:
         if ended:
             context.finish_run()

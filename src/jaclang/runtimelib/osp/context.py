@@ -1,16 +1,17 @@
 """The running program's graph: its root node and, under ``jac run``, the file it persists to.
 
-``jac run`` calls ``use_graph_file(path)`` before the program starts and
-``finish_run()`` after it ends. The file is opened, and the persistence module
+``jac run`` chooses the graph file before the program starts
+(:mod:`jaclang.runtimelib.graph_file`; embedders call ``use_graph_file(path)``) and
+calls ``finish_run()`` after it ends. The file is opened, and the persistence module
 (SQLite) imported, only when the program first asks for ``root``, so a program
 that never touches the graph neither creates the file nor pays for the import.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
+from jaclang.runtimelib import graph_file
 from jaclang.runtimelib.osp.archetypes import Root
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ def root() -> Root:
     """The running program's root node (loaded from its graph file under ``jac run``)."""
     global _current_root, _store
     if _current_root is None:
+        chosen = graph_file.take()  # chosen by `jac run` before the program started
+        if chosen is not None:
+            use_graph_file(chosen)
         if _graph_file is None:
             _current_root = Root()
         else:
@@ -39,11 +43,7 @@ def use_graph_file(path: str, fresh: bool = False) -> None:
     """Persist the root's graph to ``path`` for this run; ``fresh`` discards what is stored there."""
     global _graph_file, _store, _current_root
     if fresh:
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.remove(path + suffix)
-            except FileNotFoundError:
-                pass
+        graph_file.discard(path)
     _graph_file = path
     _store = None
     _current_root = None
@@ -71,8 +71,5 @@ def reset_graph() -> None:
 
 
 def graph_file_for(program_path: str) -> str:
-    """Where ``jac run`` keeps a program's graph: ``.jac/data/<name>.db`` beside it
-    (or in ``$JAC_DATA_DIR``)."""
-    directory = os.environ.get("JAC_DATA_DIR") or os.path.join(os.path.dirname(os.path.abspath(program_path)), ".jac", "data")
-    name = os.path.splitext(os.path.basename(program_path))[0]
-    return os.path.join(directory, f"{name}.db")
+    """Where ``jac run`` keeps a program's graph (see :func:`jaclang.runtimelib.graph_file.file_for`)."""
+    return graph_file.file_for(program_path)
