@@ -58,7 +58,9 @@ class ByllmSpec:
     def llm_provider(model_name: str, config: dict[str, Any]) -> Any:
         """Return the provider serving ``model_name``, or ``None`` to let others answer (firstresult).
 
-        Fires once per model, on its first completion. ``config`` holds the
+        Fires when a model's provider is first needed: on its first completion, or
+        already when the ``Model`` is created for a name byllm does not recognise
+        (so a misspelt name is reported at once). ``config`` holds the
         model's provider settings (``api_key``, ``base_url``, ``headers``, ...).
         A provider implements ``complete(request)`` and optionally ``acomplete``,
         ``stream`` and ``astream`` (see :mod:`byllm.providers.base`).
