@@ -63,10 +63,19 @@ def encode(values: tuple[Any, ...], reference: Callable[[Any], tuple[str, int] |
     if _is_plain(values):
         return encode_plain(values)
     buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.persistent_id = reference  # type: ignore[method-assign]
-    pickler.dump(values)
+    _RowPickler(buffer, reference).dump(values)
     return buffer.getvalue()
+
+
+class _RowPickler(pickle.Pickler):
+    """Pickles a row's values, writing archetypes as references (``persistent_id``)."""
+
+    def __init__(self, buffer: io.BytesIO, reference: Callable[[Any], tuple[str, int] | None]) -> None:
+        super().__init__(buffer, protocol=5)
+        self._reference = reference
+
+    def persistent_id(self, value: Any) -> tuple[str, int] | None:  # type: ignore[override]
+        return self._reference(value)
 
 
 class _RowUnpickler(pickle.Unpickler):
