@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import sys
 from typing import Any, Callable
 
 import pytest
@@ -145,7 +146,11 @@ def test_a_body_nested_too_deeply_for_the_sdk_is_retried(fake_server: FakeLLMSer
            '"usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "tool_use", "id": "t1", '
            f'"name": "search", "input": {{"q": {nested}}}}}]}}').encode()
     fake_server.script(Scripted(raw=raw), anthropic_text("recovered"))
-    assert provider_for("anthropic", fake_server).complete(REQUEST).text == "recovered"
+    reply = provider_for("anthropic", fake_server).complete(REQUEST)
+    if sys.version_info < (3, 13):  # the SDK's JSON reader hits the recursion limit: a malformed reply, retried
+        assert reply.text == "recovered"
+    else:  # Python 3.13's reader takes the depth: the tool call arrives, its deep argument intact
+        assert reply.tool_calls[0].name == "search" and reply.tool_calls[0].arguments["q"] is not None
 
 
 # -- the seeded fault run ------------------------------------------------------------------
