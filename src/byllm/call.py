@@ -143,9 +143,10 @@ class TypedCall:
         *,
         streamed: bool = False,
         with_tools: bool = False,
+        meaning: FunctionMeaning | None = None,
     ) -> None:
         """Prepare the request; ``with_tools``: the schema travels in the finish tool, not the prompt."""
-        meaning = describe_function(caller)
+        meaning = describe_function(caller) if meaning is None else meaning
         options = model.call_settings()
         self.model = model
         self.meaning = meaning
@@ -352,9 +353,11 @@ def announce_finished(record: CallRecord) -> None:
 
 
 # -- the loops ---------------------------------------------------------------
-def run_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Any:
+def run_call(
+    model: Model, caller: Callable, args: Mapping[str | int, object], meaning: FunctionMeaning | None = None
+) -> Any:
     """Answer one synchronous call: complete, check, re-ask until the reply fits."""
-    call = TypedCall(model, caller, args)
+    call = TypedCall(model, caller, args, meaning=meaning)
     try:
         while True:
             done, value = call.accept(call.complete())

@@ -319,7 +319,8 @@ class Model:
         from byllm import call
         from byllm.meaning import describe_function
 
-        if describe_function(caller).is_async:
+        meaning = describe_function(caller)
+        if meaning.is_async:
             import asyncio
 
             return asyncio.ensure_future(self.ainvoke(caller, args))
@@ -329,7 +330,7 @@ class Model:
             from byllm.tools import run_tool_loop
 
             return run_tool_loop(self, caller, args)
-        return call.run_call(self, caller, args)
+        return call.run_call(self, caller, args, meaning)
 
     async def ainvoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
         """Async form of :meth:`invoke`."""

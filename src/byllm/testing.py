@@ -35,6 +35,7 @@ from jaclang.runtimelib import machine
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ByLLMError, MockExhaustedError
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamingReply, ToolCall, Usage
+from byllm.providers.mock import is_mock_model
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -59,7 +60,6 @@ __all__ = [
 
 TEST_REPLY_MARK = "byllm.testing"  # key in ``reply.raw`` of every reply this module makes up
 TEST_MODEL_NAME = "mockllm"  # the ``model`` of those replies: the mock family, never stored by caches
-MOCK_MODEL_NAMES = ("mockllm", "mock")
 FINISH_TOOL = "finish_tool"
 FINISH_ARGUMENT = "final_output"
 
@@ -148,18 +148,6 @@ def is_test_reply(reply: CompletionReply) -> bool:
     """Whether ``reply`` was made up by this module (a test model), not sent by a provider."""
     raw = getattr(reply, "raw", None)
     return isinstance(raw, dict) and TEST_REPLY_MARK in raw
-
-
-def is_mock_model(model: Model) -> bool:
-    """Whether ``model`` is byllm's offline mock (``Model("mockllm", outputs=[...])``)."""
-    if model.model_name in MOCK_MODEL_NAMES:
-        return True
-    from byllm.providers.mock import MockProvider
-
-    try:
-        return isinstance(model.provider, MockProvider)
-    except Exception:  # a provider that cannot even be built is not the mock
-        return False
 
 
 # -- responders -------------------------------------------------------------------

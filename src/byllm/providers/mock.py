@@ -88,3 +88,13 @@ class MockProvider:
             ]
             return CompletionReply(text="", tool_calls=calls, usage=usage, model="mockllm")
         return CompletionReply(text=repr(output), usage=usage, model="mockllm", value=output, has_value=True)
+
+
+def is_mock_model(model: Any) -> bool:
+    """Whether ``model`` is byllm's offline mock (``Model("mockllm", outputs=[...])``)."""
+    if model.model_name in MOCK_MODEL_NAMES:
+        return True
+    try:
+        return isinstance(model.provider, MockProvider)
+    except Exception:  # a provider that cannot even be built is not the mock
+        return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from abc import ABC, abstractmethod
 from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
@@ -40,7 +41,7 @@ def wire_field(data: Any, name: str) -> Any:
     return data.get(name) if isinstance(data, dict) else getattr(data, name, None)
 
 
-class RemoteProvider:
+class RemoteProvider(ABC):
     """A provider that sends requests to a server through a :class:`~byllm.providers.transport.Transport`.
 
     ``prefix`` is removed from model names; the key is ``api_key=...``, else the
@@ -77,17 +78,17 @@ class RemoteProvider:
         return model_name[len(self.prefix):] if self.prefix and model_name.startswith(self.prefix) else model_name
 
     # -- what a concrete provider writes ------------------------------------------------
+    @abstractmethod
     def wire_body(self, request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body for ``request`` in the provider's protocol (``stream`` asks for events)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reply_from_wire(self, response: Any, request: CompletionRequest) -> CompletionReply:
         """The reply a wire response stands for; raise :class:`EmptyReplyError` when it holds nothing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stream_delta(self, event: Any, usage: Usage) -> str:
         """The text one streamed event adds (``""`` for none); token counts it reports go into ``usage``."""
-        raise NotImplementedError
 
     # -- keys and errors ----------------------------------------------------------------
     def api_key(self) -> str | None:

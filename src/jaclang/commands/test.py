@@ -106,7 +106,7 @@ def load_test_module(path: str, module_name: str) -> ModuleType:
     """Compile and run a ``.jac`` file as ``run_jac_file`` does, with its test asserts rewritten to show values."""
     from jaclang.compiler import compile_jac, jac_to_ast
     from jaclang.compiler.annexes import annex_paths
-    from jaclang.runtimelib.importer import JacLoader
+    from jaclang.runtimelib.importer import run_code
 
     absolute = os.path.abspath(path)
     source = read_source(absolute)
@@ -117,17 +117,7 @@ def load_test_module(path: str, module_name: str) -> ModuleType:
         code = compile(tree, absolute, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         code = compile_jac(source, absolute, annexes)  # raises the compiler's own located error
-    directory = os.path.dirname(absolute)
-    if not sys.path or sys.path[0] != directory:
-        sys.path.insert(0, directory)
-    module = ModuleType(module_name)
-    module.__file__ = absolute
-    module.__loader__ = JacLoader(module_name, absolute)  # type: ignore[assignment]
-    module.__spec__ = None
-    module.__dict__[EXPLAIN_NAME] = explain_failed_comparison
-    sys.modules[module_name] = module
-    exec(code, module.__dict__)
-    return module
+    return run_code(code, absolute, module_name, {EXPLAIN_NAME: explain_failed_comparison})
 
 
 def read_source(path: str) -> str:

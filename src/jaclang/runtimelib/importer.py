@@ -14,6 +14,7 @@ import os
 import sys
 from importlib.machinery import FileFinder, ModuleSpec
 from types import ModuleType
+from typing import Any
 
 JAC_SUFFIX = ".jac"
 
@@ -77,7 +78,11 @@ def run_jac_file(path: str, module_name: str = "__main__") -> ModuleType:
     from jaclang.compiler.cache import load_code
 
     absolute = os.path.abspath(path)
-    code = load_code(absolute)
+    return run_code(load_code(absolute), absolute, module_name)
+
+
+def run_code(code: Any, absolute: str, module_name: str, names: dict[str, Any] | None = None) -> ModuleType:
+    """Run the compiled ``code`` of the file at ``absolute`` as module ``module_name``, ``names`` predefined."""
     for directory in dict.fromkeys([os.path.dirname(absolute), os.path.dirname(os.path.realpath(absolute))]):
         if not sys.path or sys.path[0] != directory:
             sys.path.insert(0, directory)
@@ -85,6 +90,7 @@ def run_jac_file(path: str, module_name: str = "__main__") -> ModuleType:
     module.__file__ = absolute
     module.__loader__ = JacLoader(module_name, absolute)  # type: ignore[assignment]
     module.__spec__ = None
+    module.__dict__.update(names or {})
     sys.modules[module_name] = module
     exec(code, module.__dict__)
     return module

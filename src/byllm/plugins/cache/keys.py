@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Mapping
 
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamingReply, ToolCall, Usage
-from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
+from byllm.providers.mock import is_mock_model
 from byllm.redact import is_secret_name, redact, redact_mapping, redact_url
 
 if TYPE_CHECKING:
@@ -187,16 +187,6 @@ def encode_entry(reply: CompletionReply) -> str:
         return json.dumps(reply_to_data(reply), separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise NotStorable(f"the reply cannot be stored: {error}") from None
-
-
-def is_mock_model(model: Model) -> bool:
-    """Whether ``model`` is byllm's scripted mock (its outputs are consumed in order)."""
-    if model.model_name in MOCK_MODEL_NAMES:
-        return True
-    try:
-        return isinstance(model.provider, MockProvider)
-    except Exception:  # a provider that cannot even be built is not the mock
-        return False
 
 
 def describe_error(error: BaseException) -> str:

@@ -29,7 +29,7 @@ def choose_next_nodes(walker: Any, location: Any, candidates: list[Any]) -> list
     list, of the nodes the walker should visit next, best first; an empty list
     means visit none of them.
     """
-    raise NotImplementedError("answered by the model through call_llm (see llm_visit)")
+    # No body: like every by-llm function, this one is answered by the model (see llm_visit).
 
 
 def llm_visit(model: Any, targets: Any) -> list[Any]:
