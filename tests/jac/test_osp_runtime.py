@@ -8,6 +8,7 @@ equivalent Jac program on upstream jaclang 0.16.7 (docs/osp.md).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -565,9 +566,14 @@ def test_a_node_cut_off_from_root_is_deleted_from_the_file(program: Path) -> Non
     jac_run(program, "grow", "two")
     assert jac_run(program, "drop", "one").stdout == "found ['two']\n"
     assert jac_run(program, "show").stdout.startswith("found ['two']\n")
-    with sqlite3.connect(graph_file(program)) as connection:
-        assert connection.execute("SELECT count(*) FROM nodes").fetchone()[0] == 2  # root and 'two'
-        assert connection.execute("SELECT count(*) FROM edges").fetchone()[0] == 1
+    assert len(stored_ids(graph_file(program), "node_blocks")) == 1  # 'two' (root is not stored)
+    assert len(stored_ids(graph_file(program), "edge_blocks")) == 1
+
+
+def stored_ids(path: Path, table: str) -> list[int]:
+    """The ids of the objects stored in ``node_blocks`` or ``edge_blocks``."""
+    with sqlite3.connect(path) as connection:
+        return [row_id for (ids,) in connection.execute(f"SELECT ids FROM {table}") for row_id in json.loads(ids)]
 
 
 def test_a_program_that_never_uses_root_creates_no_graph_file(tmp_path: Path) -> None:
@@ -629,12 +635,20 @@ def test_an_unchanged_graph_is_not_rewritten(store_path: Path) -> None:
     second = GraphStore(str(store_path))
     loaded = second.load()
     with sqlite3.connect(store_path) as connection:
-        connection.execute("CREATE TABLE writes (n)")
-        connection.execute("CREATE TRIGGER count_writes AFTER INSERT ON nodes BEGIN INSERT INTO writes VALUES (new.id); END")
+        connection.execute("CREATE TABLE writes (tbl, ids)")
+        for table in ("node_blocks", "edge_blocks"):
+            for event in ("INSERT", "UPDATE"):
+                connection.execute(
+                    f"CREATE TRIGGER {table}_{event} AFTER {event} ON {table} BEGIN INSERT INTO writes VALUES ('{table}', new.ids); END"
+                )
+    second.commit(loaded)
+    with sqlite3.connect(store_path) as connection:
+        assert connection.execute("SELECT * FROM writes").fetchall() == []
     osp.edge_ref(loaded)[1].name = "b2"
     second.commit(loaded)
     with sqlite3.connect(store_path) as connection:
-        assert connection.execute("SELECT n FROM writes").fetchall() == [(3,)]
+        assert connection.execute("SELECT * FROM writes").fetchall() == [("node_blocks", "[2,3]")]
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == ["a", "b2"]
 
 
 def test_a_commit_that_fails_leaves_the_previous_graph(store_path: Path) -> None:

@@ -8,7 +8,7 @@ Archetypes
     ``Node``, ``Edge``, ``Walker``, ``Root(Node)``: bases of ``node`` / ``edge`` /
     ``walker`` archetypes, which the compiler makes ``dataclass(eq=False)``
     (identity equality and hashing). The bases have no ``__init__``; graph state
-    lives in the instance ``__dict__`` under ``_jac_*`` names. ``GenericEdge`` is
+    lives in instance attributes named ``_jac_*``. ``GenericEdge`` is
     the edge of an untyped connect. ``Walker.reports`` lists what the walker's
     latest walk reported (reset by each ``spawn``).
 

@@ -2,9 +2,11 @@
 
 Generated archetypes subclass these and are made ``dataclass(eq=False)`` by the
 compiler, so the bases have no ``__init__`` and no fields: graph state lives in
-the instance ``__dict__`` under ``_jac_*`` names, set on first use, and the class
-attributes below are its defaults. That keeps building a node as cheap as
-building a plain dataclass instance.
+instance attributes named ``_jac_*``, set on first use, and the class attributes
+below are their defaults. That keeps building a node as cheap as building a
+plain dataclass instance. The runtime sets them as plain attributes, never
+through ``__dict__``, which would make Python give up its compact instance
+layout (and make the cyclic garbage collector track one more object each).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class Node:
 
     __slots__ = ()
     _jac_edges: Any = ()  # replaced by a list on the first connect
-    _jac_id: Any = None  # the row id once the node is persisted
+    _jac_id: Any = None  # the stored id once the node is persisted
+    _jac_mark: Any = None  # the token of the latest commit that kept the node
 
 
 class Edge:
@@ -31,7 +34,9 @@ class Edge:
     _jac_source: Any = None
     _jac_target: Any = None
     _jac_undirected: bool = False  # ``a <++> b``: one edge, traversable both ways
+    _jac_seq: int = 0  # connection order (new edges are stored in it)
     _jac_id: Any = None
+    _jac_mark: Any = None
 
 
 class GenericEdge(Edge):

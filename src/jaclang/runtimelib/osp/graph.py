@@ -40,39 +40,34 @@ def check_direction(direction: str) -> None:
 
 def attach(edge: Edge, source: Node, target: Node, undirected: bool = False) -> Edge:
     """Make ``edge`` join ``source`` to ``target`` and add it to both nodes' edge lists."""
-    state = edge.__dict__
-    state["_jac_source"] = source
-    state["_jac_target"] = target
-    state["_jac_seq"] = next(_edge_sequence)
+    edge._jac_source = source
+    edge._jac_target = target
+    edge._jac_seq = next(_edge_sequence)
     if undirected:
-        state["_jac_undirected"] = True
-    source_state = source.__dict__
-    edges = source_state.get("_jac_edges")
-    if edges is None:
-        edges = source_state["_jac_edges"] = []
+        edge._jac_undirected = True
+    edges = source._jac_edges
+    if edges.__class__ is tuple:  # the class default: no edges yet
+        edges = source._jac_edges = []
     edges.append(edge)
     if target is not source:  # a self-loop is listed once
-        target_state = target.__dict__
-        edges = target_state.get("_jac_edges")
-        if edges is None:
-            edges = target_state["_jac_edges"] = []
+        edges = target._jac_edges
+        if edges.__class__ is tuple:
+            edges = target._jac_edges = []
         edges.append(edge)
     return edge
 
 
 def detach(edge: Edge) -> None:
     """Remove ``edge`` from both its nodes; it keeps no ends afterwards."""
-    state = edge.__dict__
-    for node in (state.get("_jac_source"), state.get("_jac_target")):
+    for node in (edge._jac_source, edge._jac_target):
         if node is not None:
-            edges = node.__dict__.get("_jac_edges")
-            if edges:
-                for index, listed in enumerate(edges):
-                    if listed is edge:
-                        del edges[index]
-                        break
-    state["_jac_source"] = None
-    state["_jac_target"] = None
+            edges = node._jac_edges
+            for index, listed in enumerate(edges):
+                if listed is edge:
+                    del edges[index]
+                    break
+    edge._jac_source = None
+    edge._jac_target = None
 
 
 def _edge_factory(edge: Any) -> Callable[[], Edge]:
@@ -85,7 +80,7 @@ def _edge_factory(edge: Any) -> Callable[[], Edge]:
         return edge
     if not isinstance(edge, Edge):
         raise TypeError(f"connect: {type(edge).__name__} object is not an edge")
-    used = [edge.__dict__.get("_jac_source") is not None]
+    used = [edge._jac_source is not None]
 
     def next_edge() -> Edge:
         # One instance cannot be two edges: the first pair gets it, later pairs a copy.
@@ -93,7 +88,7 @@ def _edge_factory(edge: Any) -> Callable[[], Edge]:
             used[0] = True
             return edge
         duplicate = copy.copy(edge)
-        for name in ("_jac_source", "_jac_target", "_jac_undirected", "_jac_id", "_jac_seq", "_jac_saved"):
+        for name in ("_jac_source", "_jac_target", "_jac_undirected", "_jac_id", "_jac_seq", "_jac_mark"):
             duplicate.__dict__.pop(name, None)
         return duplicate
 

@@ -5,23 +5,32 @@ under it; ``commit(root)`` writes back what the run changed, in one transaction,
 at the end of the run. Until that transaction commits the file holds the
 previous run's graph intact, so a run that is killed loses only its own changes.
 
-Rows carry their archetype as a ``types`` row (module, qualified name, field
-names). On load a class is found again by module and qualified name; fields
-are matched by name: a field the class gained takes its default, a field it
-lost is dropped (and not written back). A row whose class is gone, or gained a
-field without a default, is left untouched in the file (with a warning), as are
-its edges, so it comes back when the class does.
+Objects are stored in blocks of up to ``BLOCK_SIZE`` (``node_blocks`` and
+``edge_blocks``): a block row lists its members' ids, their types, their field
+values (see :mod:`jaclang.runtimelib.osp.codec`) and, for edges, their ends. A
+run's new objects go into new blocks, a few rows for a whole tree; a member
+never moves to another block. Root is not stored: it is always node 1.
+
+Types are rows of their own (module, qualified name, field names). On load a
+class is found again by module and qualified name; fields are matched by name:
+a field the class gained takes its default, a field it lost is dropped (and not
+written back). A member whose class is gone, or gained a field without a
+default, is left untouched in the file (with a warning), as are its edges, so it
+comes back when the class does.
 
 Two runs may overlap: each commit is one ``BEGIN IMMEDIATE`` transaction (the
-second waits for the first) that writes only the rows its run added, changed or
-cut off from ``root``, and allocates new row ids inside the transaction, so
-both runs' additions survive; a row both runs changed keeps the later commit's
-version.
+second waits for the first) that writes only the blocks holding objects its run
+added, changed or cut off from ``root``. A loaded block is re-read inside the
+transaction and only this run's members are replaced or removed in it, so a
+member another run changed keeps that change; new object ids come from counters
+read and advanced inside the transaction, so both runs' additions survive; an
+object both runs changed keeps the later commit's version.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import itertools
 import json
@@ -29,31 +38,49 @@ import logging
 import os
 import sqlite3
 import sys
+from collections import deque
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from jaclang.runtimelib.osp.archetypes import Edge, Node, Root
-from jaclang.runtimelib.osp.codec import decode, encode
+from jaclang.runtimelib.osp.codec import (
+    Data,
+    Entry,
+    decode_entries,
+    encode_entries,
+    encode_members,
+    encode_plain,
+    member_entry,
+    same_entry,
+    unpickle_entries,
+    unpickle_values,
+)
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROOT_ID = 1
 BUSY_TIMEOUT_SECONDS = 120.0
+BLOCK_SIZE = 1024  # members per block: a run that changes one object rewrites at most this many
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS types (
     id INTEGER PRIMARY KEY, module TEXT NOT NULL, qualname TEXT NOT NULL, fields TEXT NOT NULL,
     UNIQUE (module, qualname, fields));
-CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, type INTEGER NOT NULL, data);
-CREATE TABLE IF NOT EXISTS edges (
-    id INTEGER PRIMARY KEY, type INTEGER NOT NULL, source INTEGER NOT NULL, target INTEGER NOT NULL,
-    undirected INTEGER NOT NULL, data);
+CREATE TABLE IF NOT EXISTS node_blocks (id INTEGER PRIMARY KEY AUTOINCREMENT, ids TEXT NOT NULL, types TEXT NOT NULL, data);
+CREATE TABLE IF NOT EXISTS edge_blocks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ids TEXT NOT NULL, types TEXT NOT NULL, ends TEXT NOT NULL, data);
 """
+
+_get_id = attrgetter("_jac_id")
+_get_source = attrgetter("_jac_source")
+_get_target = attrgetter("_jac_target")
+_get_seq = attrgetter("_jac_seq")
 
 
 class GraphFileError(Exception):
-    """The graph file cannot be used (written by a newer jaclang, or not a graph file)."""
+    """The graph file cannot be used (written by another jaclang format, or not a graph file)."""
 
 
 _field_names: dict[type, tuple[str, ...]] = {}
@@ -85,6 +112,11 @@ def find_class(module_name: str, qualname: str) -> type | None:
     return found if isinstance(found, type) else None
 
 
+def _set_all(objects: list[Any], name: str, values: Any) -> None:
+    """``setattr(objects[i], name, values[i])`` for every i, in one C loop."""
+    deque(map(setattr, objects, itertools.repeat(name), values), maxlen=0)
+
+
 class _ClassPlan:
     """How to rebuild instances of one stored type with the class as it is now."""
 
@@ -97,33 +129,53 @@ class _ClassPlan:
         self.loadable = all(
             field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING for field in self.missing
         )
-        self.unchanged = not self.missing and all(self.kept)
 
-    def state(self, values: list[Any]) -> dict[str, Any]:
-        """The instance ``__dict__`` of the stored field values under the current class."""
-        if not values and not self.missing:
-            return {}
-        if self.unchanged:
-            return dict(zip(self.stored_fields, values))
-        state = {name: value for name, keep, value in zip(self.stored_fields, self.kept, values) if keep}
+    def set_columns(self, objects: list[Any], columns: list[list[Any]]) -> None:
+        """Give each object its stored field values (one column per stored field) and defaults."""
+        for name, keep, column in zip(self.stored_fields, self.kept, columns):
+            if keep:
+                _set_all(objects, name, column)
+        self.set_defaults(objects)
+
+    def set_values(self, instance: Any, values: list[Any]) -> None:
+        """Give one object its stored field values and defaults."""
+        for name, keep, value in zip(self.stored_fields, self.kept, values):
+            if keep:
+                setattr(instance, name, value)
+        self.set_defaults([instance])
+
+    def set_defaults(self, objects: list[Any]) -> None:
         for field in self.missing:
-            state[field.name] = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        return state
+            for instance in objects:
+                value = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+                setattr(instance, field.name, value)
 
 
-def _decode_all(rows: list[tuple[Any, Any]], resolve: Any) -> list[Any]:
-    """The field values of many rows' data; JSON rows are decoded in one call, the fast way."""
-    texts = [data for _, data in rows if isinstance(data, str)]
-    decoded = iter(json.loads("[" + ",".join(texts) + "]")) if texts else iter(())
-    values = []
-    for _, data in rows:
-        if data is None:
-            values.append(())
-        elif isinstance(data, str):
-            values.append(next(decoded))
-        else:
-            values.append(decode(data, resolve))
-    return values
+@dataclass
+class _Block:
+    """A block row as this store last read or wrote it; ``members[i]`` is None when not loaded."""
+
+    row_id: int
+    ids: list[int]
+    members: list[Any]
+    types: str
+    data: Data
+    ends: str | None = None  # edge blocks: JSON [sources, targets, positions of undirected edges]
+    dropped: frozenset[int] = frozenset()  # positions of edges whose end another run deleted
+
+
+def _ends_of(edges: list[Any]) -> str:
+    """An edge block's ``ends``: source ids, target ids, positions of the undirected edges."""
+    undirected = list(itertools.compress(range(len(edges)), map(attrgetter("_jac_undirected"), edges)))
+    return encode_plain([list(map(_get_id, map(_get_source, edges))), list(map(_get_id, map(_get_target, edges))), undirected])
+
+
+def _decode_ends(ends: str, count: int) -> list[tuple[int, int, bool]]:
+    sources, targets, undirected = json.loads(ends)
+    flags = [False] * count
+    for position in undirected:
+        flags[position] = True
+    return list(zip(sources, targets, flags))
 
 
 class GraphStore:
@@ -131,9 +183,8 @@ class GraphStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.loaded_node_ids: set[int] = set()
-        self.loaded_edge_ids: set[int] = set()
-        self.dangling_edge_ids: set[int] = set()
+        self.node_blocks: list[_Block] = []
+        self.edge_blocks: list[_Block] = []
 
     # --- connection -------------------------------------------------------------------------
 
@@ -145,20 +196,23 @@ class GraphStore:
         return connection
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
-        """Create the tables on first use; refuse a file of a newer format."""
+        """Create the tables on first use; refuse a file of another format."""
         connection.execute("BEGIN IMMEDIATE")
         try:
+            connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None and connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone():
+                row = ("1",)  # written before the version was recorded with blocks
+            if row is None:
+                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise GraphFileError(
+                    f"{self.path}: graph file format {row[0]} is not this jaclang's ({SCHEMA_VERSION}); "
+                    "use the jaclang that wrote it, or start fresh with `jac run --fresh`"
+                )
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
-            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise GraphFileError(
-                    f"{self.path}: graph file format {row[0]} is newer than this jaclang's ({SCHEMA_VERSION}); "
-                    "upgrade jaclang or start fresh with `jac run --fresh`"
-                )
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -176,135 +230,182 @@ class GraphStore:
                 raise GraphFileError(f"{self.path}: not a usable graph file ({error}); start fresh with `jac run --fresh`") from error
             connection.execute("BEGIN")  # one snapshot of all tables
             try:
-                return self._load_rows(connection)
+                enabled = gc.isenabled()
+                gc.disable()  # loading makes many objects and no garbage
+                try:
+                    return _Loader(self, connection).load()
+                finally:
+                    if enabled:
+                        gc.enable()
             finally:
                 connection.execute("COMMIT")
         finally:
             connection.close()
-
-    def _class_plans(self, connection: sqlite3.Connection) -> dict[int, _ClassPlan | None]:
-        plans: dict[int, _ClassPlan | None] = {}
-        for type_id, module_name, qualname, fields in connection.execute("SELECT id, module, qualname, fields FROM types"):
-            cls = find_class(module_name, qualname)
-            plan = _ClassPlan(cls, json.loads(fields)) if cls is not None else None
-            if plan is None:
-                logger.warning("graph file: class %s.%s no longer exists; its stored objects are kept but not loaded", module_name, qualname)
-            elif not plan.loadable:
-                logger.warning(
-                    "graph file: %s.%s gained fields without defaults (%s); its stored objects are kept but not loaded",
-                    module_name,
-                    qualname,
-                    ", ".join(field.name for field in plan.missing),
-                )
-                plan = None
-            plans[type_id] = plan
-        return plans
-
-    def _load_rows(self, connection: sqlite3.Connection) -> Root:
-        plans = self._class_plans(connection)
-        nodes: dict[int, Any] = {}
-        edges: dict[int, Any] = {}
-
-        def resolve(reference: tuple[str, int]) -> Any:
-            kind, row_id = reference
-            return (nodes if kind == "n" else edges).get(row_id)
-
-        # Objects first, fields after: a field may refer to any node or edge.
-        node_rows = connection.execute("SELECT id, type, data FROM nodes").fetchall()
-        present_node_ids = set()
-        loaded_nodes: list[tuple[Any, _ClassPlan, int, Any]] = []
-        for row_id, type_id, data in node_rows:
-            present_node_ids.add(row_id)
-            plan = plans.get(type_id)
-            if plan is not None:
-                node = nodes[row_id] = Root() if row_id == ROOT_ID else plan.cls.__new__(plan.cls)
-                loaded_nodes.append((node, plan, type_id, data))
-        root = nodes.get(ROOT_ID)
-        if not isinstance(root, Root):
-            root = nodes[ROOT_ID] = Root()
-        root.__dict__["_jac_id"] = ROOT_ID
-        edge_rows = connection.execute("SELECT id, type, source, target, undirected, data FROM edges ORDER BY id").fetchall()
-        loaded_edges: list[tuple[Any, _ClassPlan, int, Any, Any, Any, int]] = []
-        for row_id, type_id, source_id, target_id, undirected, data in edge_rows:
-            if source_id not in present_node_ids or target_id not in present_node_ids:
-                self.dangling_edge_ids.add(row_id)  # an end was deleted by another run: drop it at commit
-                continue
-            plan = plans.get(type_id)
-            source, target = nodes.get(source_id), nodes.get(target_id)
-            if plan is not None and source is not None and target is not None:
-                edge = edges[row_id] = plan.cls.__new__(plan.cls)
-                loaded_edges.append((edge, plan, type_id, data, source, target, undirected))
-
-        node_values = _decode_all([(node, data) for node, _, _, data in loaded_nodes], resolve)
-        for (node, plan, type_id, data), values in zip(loaded_nodes, node_values):
-            if node is not root:
-                node.__dict__.update(plan.state(values))
-            node.__dict__["_jac_saved"] = (type_id, data)
-        edge_values = _decode_all([(edge, data) for edge, _, _, data, _, _, _ in loaded_edges], resolve)
-        sequence = 0
-        for (edge, plan, type_id, data, source, target, undirected), values in zip(loaded_edges, edge_values):
-            state = plan.state(values)
-            state["_jac_source"] = source
-            state["_jac_target"] = target
-            state["_jac_seq"] = sequence = sequence + 1
-            if undirected:
-                state["_jac_undirected"] = True
-            state["_jac_saved"] = (type_id, data, id(source), id(target), bool(undirected))
-            edge.__dict__.update(state)
-            for end in (source, target) if source is not target else (source,):
-                end_state = end.__dict__
-                listed = end_state.get("_jac_edges")
-                if listed is None:
-                    listed = end_state["_jac_edges"] = []
-                listed.append(edge)
-        for row_id, node in nodes.items():
-            node.__dict__["_jac_id"] = row_id
-        for row_id, edge in edges.items():
-            edge.__dict__["_jac_id"] = row_id
-        self.loaded_node_ids = set(nodes)
-        self.loaded_edge_ids = set(edges)
-        return root
 
     # --- committing -------------------------------------------------------------------------
 
     def commit(self, root: Root) -> None:
         """Write what changed under ``root`` since it was loaded, in one transaction."""
         connection = self._connect()
+        enabled = gc.isenabled()
+        gc.disable()  # a commit makes many short-lived objects and no garbage cycles
         try:
             self._prepare(connection)
             connection.execute("BEGIN IMMEDIATE")
+            commit: _Commit | None = None
             try:
-                _Commit(self, connection, root).run()
+                commit = _Commit(self, connection, root)
+                commit.run()
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
+                if commit is not None:
+                    commit.undo()
                 raise
+            commit.adopt()
         finally:
+            if enabled:
+                gc.enable()
             connection.close()
 
 
+def class_plans(connection: sqlite3.Connection) -> dict[int, _ClassPlan | None]:
+    """Each stored type's plan under the classes as they are now (None: not loadable)."""
+    plans: dict[int, _ClassPlan | None] = {}
+    for type_id, module_name, qualname, fields in connection.execute("SELECT id, module, qualname, fields FROM types"):
+        cls = find_class(module_name, qualname)
+        plan = _ClassPlan(cls, json.loads(fields)) if cls is not None else None
+        if plan is None:
+            logger.warning("graph file: class %s.%s no longer exists; its stored objects are kept but not loaded", module_name, qualname)
+        elif not plan.loadable:
+            logger.warning(
+                "graph file: %s.%s gained fields without defaults (%s); its stored objects are kept but not loaded",
+                module_name,
+                qualname,
+                ", ".join(field.name for field in plan.missing),
+            )
+            plan = None
+        plans[type_id] = plan
+    return plans
+
+
+class _Loader:
+    """One load: make every loadable object, then give each its fields, ends and edges."""
+
+    def __init__(self, store: GraphStore, connection: sqlite3.Connection) -> None:
+        self.store = store
+        self.connection = connection
+        self.plans = class_plans(connection)
+        self.nodes: dict[int, Any] = {}
+        self.edges: dict[int, Any] = {}
+        self.pickled: list[tuple[Any, _ClassPlan, bytes]] = []  # fields resolved once every object exists
+
+    def resolve(self, reference: tuple[str, int]) -> Any:
+        kind, row_id = reference
+        return (self.nodes if kind == "n" else self.edges).get(row_id)
+
+    def make(self, block: _Block, registry: dict[int, Any]) -> tuple[list[Any], list[Any]]:
+        """Create a block's loadable members (fields set now when plain, later when pickled)."""
+        runs = json.loads(block.types)
+        data = block.data
+        segments = json.loads(data) if isinstance(data, str) else None
+        entries = unpickle_entries(data) if isinstance(data, bytes) else None
+        members: list[Any] = []
+        start = 0
+        for index, (type_id, count) in enumerate(runs):
+            plan = self.plans.get(type_id)
+            if plan is None:
+                members += [None] * count
+            else:
+                cls = plan.cls
+                made = list(map(cls.__new__, itertools.repeat(cls, count)))
+                if segments is not None:
+                    plan.set_columns(made, segments[index])
+                elif entries is not None:
+                    self.pickled += zip(made, itertools.repeat(plan), entries[start : start + count])
+                else:
+                    plan.set_defaults(made)
+                members += made
+            start += count
+        block.members = members
+        loaded = [(row_id, member) for row_id, member in zip(block.ids, members) if member is not None]
+        registry.update(loaded)
+        return [row_id for row_id, _ in loaded], [member for _, member in loaded]
+
+    def load(self) -> Root:
+        store, connection = self.store, self.connection
+        root = Root()
+        root._jac_id = ROOT_ID
+        self.nodes[ROOT_ID] = root
+        present = {ROOT_ID}  # every stored node id, loadable or not
+        store.node_blocks = []
+        for row_id, ids, types, data in connection.execute("SELECT id, ids, types, data FROM node_blocks ORDER BY id"):
+            block = _Block(row_id, json.loads(ids), [], types, data)
+            present.update(block.ids)
+            made_ids, made = self.make(block, self.nodes)
+            _set_all(made, "_jac_id", made_ids)
+            store.node_blocks.append(block)
+        store.edge_blocks = []
+        loaded_edges: list[tuple[int, Any, Any, Any, bool]] = []
+        for row_id, ids, types, ends, data in connection.execute("SELECT id, ids, types, ends, data FROM edge_blocks ORDER BY id"):
+            block = _Block(row_id, json.loads(ids), [], types, data, ends)
+            self.make(block, {})
+            dropped = set()
+            for position, (edge_id, edge, (source_id, target_id, undirected)) in enumerate(
+                zip(block.ids, block.members, _decode_ends(ends, len(block.ids)))
+            ):
+                if source_id not in present or target_id not in present:
+                    dropped.add(position)  # an end was deleted by another run: drop the edge at commit
+                    block.members[position] = None
+                    continue
+                source, target = self.nodes.get(source_id), self.nodes.get(target_id)
+                if edge is None or source is None or target is None:
+                    block.members[position] = None  # kept in the file, untouched
+                    continue
+                self.edges[edge_id] = edge
+                loaded_edges.append((edge_id, edge, source, target, undirected))
+            block.dropped = frozenset(dropped)
+            store.edge_blocks.append(block)
+        for instance, plan, entry in self.pickled:
+            plan.set_values(instance, unpickle_values(entry, self.resolve))
+        loaded_edges.sort(key=lambda item: item[0])  # connection order, which is each node's edge order
+        for edge_id, edge, source, target, undirected in loaded_edges:
+            edge._jac_id = edge_id
+            edge._jac_source = source
+            edge._jac_target = target
+            if undirected:
+                edge._jac_undirected = True
+            for end in (source, target) if source is not target else (source,):
+                listed = end._jac_edges
+                if listed.__class__ is tuple:
+                    listed = end._jac_edges = []
+                listed.append(edge)
+        return root
+
+
 class _Commit:
-    """One commit: find what is reachable from root, give new objects ids, write the changes."""
+    """One commit: find what is reachable from root, give new objects ids, write the changed blocks."""
 
     def __init__(self, store: GraphStore, connection: sqlite3.Connection, root: Root) -> None:
         self.store = store
         self.connection = connection
         self.root = root
         self.type_ids: dict[type, int] = {}
-        # Row ids are never reused (a run may still hold an id another run deleted), so the
-        # next free ids are counters in ``meta``, read and advanced inside this transaction.
-        self.first_node_id = self.counter("next_node_id", "nodes", ROOT_ID + 1)
-        self.first_edge_id = self.counter("next_edge_id", "edges", 1)
-        self.node_ids = itertools.count(self.first_node_id)
-        self.edge_ids = itertools.count(self.first_edge_id)
+        self.token = object()  # marks the objects this commit keeps (``_jac_mark``)
+        # Ids are never reused (a run may still hold an id another run deleted), so the next
+        # free ids are counters in ``meta``, read and advanced inside this transaction.
+        self.node_ids = itertools.count(self.counter("next_node_id", ROOT_ID + 1))
+        self.edge_ids = itertools.count(self.counter("next_edge_id", 1))
+        self.given_ids: list[Any] = []  # objects that got an id in this commit (taken back if it fails)
         self.pending_nodes: list[Any] = []
         self.pending_edges: list[Any] = []
+        self.node_blocks: list[_Block] = []  # the store's blocks once this commit is in the file
+        self.edge_blocks: list[_Block] = []
 
-    def counter(self, key: str, table: str, lowest: int) -> int:
-        """The next unused row id of ``table``."""
+    def counter(self, key: str, lowest: int) -> int:
+        """The next unused id of nodes or edges."""
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        highest = self.connection.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-        return max(int(row[0]) if row else 0, highest + 1, lowest)
+        return max(int(row[0]) if row else 0, lowest)
 
     def save_counters(self) -> None:
         """Advance the id counters past every id this commit handed out."""
@@ -315,131 +416,190 @@ class _Commit:
         """The ``types`` row of a class with its current fields (added on first use)."""
         found = self.type_ids.get(cls)
         if found is None:
-            fields = field_names(cls)
-            row = (cls.__module__, cls.__qualname__, json.dumps(fields))
+            row = (cls.__module__, cls.__qualname__, json.dumps(field_names(cls)))
             self.connection.execute("INSERT OR IGNORE INTO types (module, qualname, fields) VALUES (?, ?, ?)", row)
             found = self.connection.execute("SELECT id FROM types WHERE module = ? AND qualname = ? AND fields = ?", row).fetchone()[0]
             self.type_ids[cls] = found
         return found
 
-    def node_id(self, node: Any) -> int:
-        """A node's row id, given now (and the node queued for writing) if it has none."""
-        state = node.__dict__
-        row_id = state.get("_jac_id")
-        if row_id is None:
-            row_id = state["_jac_id"] = ROOT_ID if node is self.root else next(self.node_ids)
-            self.pending_nodes.append(node)
-        return row_id
-
-    def reference(self, value: Any) -> tuple[str, int] | None:
-        """Pickle hook: a node or edge inside a field is stored as its row id."""
-        if isinstance(value, Node):
-            return ("n", self.node_id(value))
-        if isinstance(value, Edge) and value._jac_source is not None:
-            self.pending_edges.append(value)
-            return ("e", self.edge_row_id(value))
-        return None
-
-    def edge_row_id(self, edge: Any) -> int:
-        """An edge's row id, given now if it has none."""
-        row_id = edge.__dict__.get("_jac_id")
-        if row_id is None:
-            row_id = edge.__dict__["_jac_id"] = next(self.edge_ids)
-        return row_id
+    # --- which objects ----------------------------------------------------------------------
 
     def reachable(self) -> tuple[list[Any], list[Any]]:
-        """Every node connected to root (through edges either way) and every edge among them."""
-        self.root.__dict__["_jac_id"] = ROOT_ID
-        seen_nodes = {id(self.root)}
-        nodes = [self.root]
-        seen_edges: set[int] = set()
+        """Every node connected to root (through edges either way) and every edge among them, marked."""
+        token = self.token
+        root = self.root
+        root._jac_mark = token
+        root._jac_id = ROOT_ID
+        nodes = [root]
         edges: list[Any] = []
-        index = 0
-        while index < len(nodes):
-            node = nodes[index]
-            index += 1
+        add_node, add_edge = nodes.append, edges.append
+        for node in nodes:  # grows while it is read: breadth first
             for edge in node._jac_edges:
-                if id(edge) in seen_edges:
-                    continue
-                seen_edges.add(id(edge))
-                edges.append(edge)
-                for end in (edge._jac_source, edge._jac_target):
-                    if id(end) not in seen_nodes:
-                        seen_nodes.add(id(end))
-                        nodes.append(end)
-        node_ids = self.node_ids
-        for node in nodes:  # ids for new nodes (pending_nodes is only for ones found in fields)
-            if node._jac_id is None:
-                node.__dict__["_jac_id"] = next(node_ids)
+                far = edge._jac_source
+                if far is node:  # each edge is taken once, from its source
+                    edge._jac_mark = token
+                    add_edge(edge)
+                    far = edge._jac_target
+                if far._jac_mark is not token:
+                    far._jac_mark = token
+                    add_node(far)
         return nodes, edges
 
+    def give_ids(self, objects: list[Any], ids: Any) -> None:
+        _set_all(objects, "_jac_id", ids)
+        self.given_ids += objects
+
+    def reference(self, value: Any) -> tuple[str, int] | None:
+        """Pickle hook: a node or edge inside a field is kept, and stored as its id."""
+        if isinstance(value, Node):
+            return ("n", self.keep(value, self.node_ids, self.pending_nodes))
+        if isinstance(value, Edge) and value._jac_source is not None:
+            for end in (value._jac_source, value._jac_target):
+                self.keep(end, self.node_ids, self.pending_nodes)
+            return ("e", self.keep(value, self.edge_ids, self.pending_edges))
+        return None
+
+    def keep(self, instance: Any, ids: Any, pending: list[Any]) -> int:
+        """Keep an object reached through a field; a new one gets an id and is queued for writing."""
+        instance._jac_mark = self.token
+        row_id = instance._jac_id
+        if row_id is None:
+            row_id = next(ids)
+            self.give_ids([instance], [row_id])
+            pending.append(instance)
+        return row_id
+
+    # --- writing ----------------------------------------------------------------------------
+
     def run(self) -> None:
-        """Write every added or changed row, delete what was cut off from root, in this transaction."""
+        """Write new objects in new blocks, rewrite the loaded blocks that changed, in this transaction."""
         nodes, edges = self.reachable()
+        is_new = [row_id is None for row_id in map(_get_id, nodes)]
+        new_nodes = list(itertools.compress(nodes, is_new))
+        self.give_ids(new_nodes, self.node_ids)
         # New edges get ids in the order they were connected, which keeps each node's edge order.
-        for edge in sorted((e for e in edges if e._jac_id is None), key=lambda e: e.__dict__.get("_jac_seq", 0)):
-            self.edge_row_id(edge)
-        node_rows: list[tuple] = []
-        edge_rows: list[tuple] = []
-        kept_nodes: set[int] = set()
-        kept_edges: set[int] = set()
-        self.pending_nodes = nodes
-        self.pending_edges = edges
-        # Serializing a field may reach more nodes and edges (references inside values): repeat until none.
-        while self.pending_nodes or self.pending_edges:
+        new_edges = sorted(itertools.compress(edges, [row_id is None for row_id in map(_get_id, edges)]), key=_get_seq)
+        self.give_ids(new_edges, self.edge_ids)
+        node_changes = [self.changes(block, is_edge=False) for block in self.store.node_blocks]
+        edge_changes = [self.changes(block, is_edge=True) for block in self.store.edge_blocks]
+        self.pending_nodes += new_nodes
+        self.pending_edges += new_edges
+        while self.pending_nodes or self.pending_edges:  # writing fields may reach more objects
             batch, self.pending_nodes = self.pending_nodes, []
-            for node in batch:
-                row_id = self.node_id(node)
-                if row_id not in kept_nodes:
-                    kept_nodes.add(row_id)
-                    row = self.node_row(node, row_id)
-                    if row is not None:
-                        node_rows.append(row)
+            self.write_new(batch, is_edge=False)
             batch, self.pending_edges = self.pending_edges, []
-            for edge in batch:
-                row_id = self.edge_row_id(edge)
-                if row_id not in kept_edges:
-                    kept_edges.add(row_id)
-                    row = self.edge_row(edge, row_id)
-                    if row is not None:
-                        edge_rows.append(row)
-        execute = self.connection.executemany
-        execute("INSERT OR REPLACE INTO nodes (id, type, data) VALUES (?, ?, ?)", node_rows)
-        execute("INSERT OR REPLACE INTO edges (id, type, source, target, undirected, data) VALUES (?, ?, ?, ?, ?, ?)", edge_rows)
-        store = self.store
-        gone_nodes = store.loaded_node_ids - kept_nodes
-        gone_edges = (store.loaded_edge_ids - kept_edges) | store.dangling_edge_ids
-        execute("DELETE FROM nodes WHERE id = ?", [(row_id,) for row_id in gone_nodes])
-        execute("DELETE FROM edges WHERE id = ?", [(row_id,) for row_id in gone_edges])
+            self.write_new(batch, is_edge=True)
+        for block, changed in zip(self.store.node_blocks, node_changes):
+            self.node_blocks.append(self.rewrite(block, changed, is_edge=False))
+        for block, changed in zip(self.store.edge_blocks, edge_changes):
+            self.edge_blocks.append(self.rewrite(block, changed, is_edge=True))
+        self.node_blocks = [block for block in self.node_blocks if block.ids]
+        self.edge_blocks = [block for block in self.edge_blocks if block.ids]
         self.save_counters()
-        store.loaded_node_ids = kept_nodes
-        store.loaded_edge_ids = kept_edges
-        store.dangling_edge_ids = set()
 
-    def values(self, instance: Any, cls: type) -> tuple[Any, ...]:
-        """The instance's field values, in the class's field order."""
-        return tuple(map(instance.__dict__.get, field_names(cls)))
+    def write_new(self, objects: list[Any], is_edge: bool) -> None:
+        """New objects, in blocks of ``BLOCK_SIZE``."""
+        table = "edge_blocks" if is_edge else "node_blocks"
+        blocks = self.edge_blocks if is_edge else self.node_blocks
+        for start in range(0, len(objects), BLOCK_SIZE):
+            members = objects[start : start + BLOCK_SIZE]
+            ids = list(map(_get_id, members))
+            types, data = encode_members(members, self.type_id, field_names, self.reference)
+            ends = _ends_of(members) if is_edge else None
+            block = _Block(0, ids, members, types, data, ends)
+            blocks.append(block)
+            self.insert(table, block)
 
-    def node_row(self, node: Any, row_id: int) -> tuple | None:
-        """The row to write for a node, or None when it is stored unchanged."""
-        cls = type(node)
-        state = (self.type_id(cls), encode(self.values(node, cls), self.reference))
-        if node.__dict__.get("_jac_saved") == state:
-            return None
-        node.__dict__["_jac_saved"] = state
-        return (row_id, *state)
+    def insert(self, table: str, block: _Block) -> None:
+        columns = "ids, types, ends, data" if block.ends is not None else "ids, types, data"
+        values = (encode_plain(block.ids), block.types, block.ends, block.data) if block.ends is not None else (encode_plain(block.ids), block.types, block.data)
+        cursor = self.connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})", values)
+        block.row_id = cursor.lastrowid
 
-    def edge_row(self, edge: Any, row_id: int) -> tuple | None:
-        """The row to write for an edge, or None when it is stored unchanged."""
-        cls = type(edge)
-        source, target = edge._jac_source, edge._jac_target
-        undirected = bool(edge._jac_undirected)
-        names = field_names(cls)
-        data = encode(tuple(map(edge.__dict__.get, names)), self.reference) if names else None
-        state = (self.type_id(cls), data, id(source), id(target), undirected)
-        if edge.__dict__.get("_jac_saved") == state:
-            return None
-        edge.__dict__["_jac_saved"] = state
-        source_id = source._jac_id if source._jac_id is not None else self.node_id(source)
-        target_id = target._jac_id if target._jac_id is not None else self.node_id(target)
-        return (row_id, state[0], source_id, target_id, int(undirected), data)
+    def changes(self, block: _Block, is_edge: bool) -> dict[int, tuple[int, Entry, Any]] | None:
+        """The members of a loaded block whose type, fields or ends changed: position -> new state.
+
+        None when the block is stored exactly as it is now (the common case, checked in bulk).
+        """
+        members = block.members
+        token = self.token
+        everything_loaded = None not in members
+        if everything_loaded and all(member._jac_mark is token for member in members):
+            types, data = encode_members(members, self.type_id, field_names, self.reference)
+            if types == block.types and data == block.data and (not is_edge or _ends_of(members) == block.ends):
+                return None
+        stored_types, stored_entries = decode_entries(block.types, block.data)
+        stored_ends = _decode_ends(block.ends, len(members)) if is_edge else None
+        changed: dict[int, tuple[int, Entry, Any]] = {}
+        for position, member in enumerate(members):
+            if member is None or member._jac_mark is not token:
+                continue
+            cls = type(member)
+            type_id = self.type_id(cls)
+            entry = member_entry(member, field_names(cls), self.reference)
+            ends = (member._jac_source._jac_id, member._jac_target._jac_id, bool(member._jac_undirected)) if is_edge else None
+            if type_id != stored_types[position] or not same_entry(stored_entries[position], entry) or (is_edge and ends != stored_ends[position]):
+                changed[position] = (type_id, entry, ends)
+        return changed
+
+    def rewrite(self, block: _Block, changed: dict[int, tuple[int, Entry, Any]] | None, is_edge: bool) -> _Block:
+        """Apply this run's changes and removals to a block as it is in the file now; the block after."""
+        token = self.token
+        removed = [position for position, member in enumerate(block.members) if member is not None and member._jac_mark is not token]
+        removed += block.dropped
+        if not changed and not removed:
+            return block
+        table = "edge_blocks" if is_edge else "node_blocks"
+        columns = "ids, types, ends, data" if is_edge else "ids, types, data"
+        row = self.connection.execute(f"SELECT {columns} FROM {table} WHERE id = ?", (block.row_id,)).fetchone()
+        if row is None:  # every member was deleted by another run: this run's changed ones come back
+            ids, type_ids, entries, ends = [], [], [], []
+        else:
+            ids = json.loads(row[0])
+            type_ids, entries = decode_entries(row[1], row[-1])
+            ends = _decode_ends(row[2], len(ids)) if is_edge else [None] * len(ids)
+        position_of = {row_id: position for position, row_id in enumerate(ids)}
+        for position, (type_id, entry, member_ends) in (changed or {}).items():
+            row_id = block.ids[position]
+            at = position_of.get(row_id)
+            if at is None:
+                position_of[row_id] = len(ids)
+                ids.append(row_id)
+                type_ids.append(type_id)
+                entries.append(entry)
+                ends.append(member_ends)
+            else:
+                type_ids[at], entries[at], ends[at] = type_id, entry, member_ends
+        gone = {position_of[block.ids[position]] for position in removed if block.ids[position] in position_of}
+        keep = [at for at in range(len(ids)) if at not in gone]
+        ids = [ids[at] for at in keep]
+        type_ids = [type_ids[at] for at in keep]
+        entries = [entries[at] for at in keep]
+        ends = [ends[at] for at in keep]
+        mine = {row_id: member for row_id, member in zip(block.ids, block.members) if member is not None and member._jac_mark is token}
+        members = [mine.get(row_id) for row_id in ids]
+        if not ids:
+            if row is not None:
+                self.connection.execute(f"DELETE FROM {table} WHERE id = ?", (block.row_id,))
+            return _Block(block.row_id, [], [], "[]", None)
+        types_text, data = encode_entries(type_ids, entries)
+        ends_text = None
+        if is_edge:
+            ends_text = encode_plain([[end[0] for end in ends], [end[1] for end in ends], [at for at, end in enumerate(ends) if end[2]]])
+        after = _Block(block.row_id, ids, members, types_text, data, ends_text)
+        if row is None:
+            self.insert(table, after)
+        else:
+            values = (encode_plain(ids), types_text, ends_text, data) if is_edge else (encode_plain(ids), types_text, data)
+            assignments = "ids = ?, types = ?, ends = ?, data = ?" if is_edge else "ids = ?, types = ?, data = ?"
+            self.connection.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values, block.row_id))
+        return after
+
+    def undo(self) -> None:
+        """The transaction was rolled back: objects that got an id in it are new again."""
+        _set_all(self.given_ids, "_jac_id", itertools.repeat(None))
+
+    def adopt(self) -> None:
+        """The transaction committed: the store now knows the blocks as they are in the file."""
+        self.store.node_blocks = self.node_blocks
+        self.store.edge_blocks = self.edge_blocks
