@@ -1,17 +1,17 @@
 """Benchmark: build a 100,000-node tree (fan-out 10) under root and walk it, persistence on.
 
-Two real runs, each its own process, as with ``jac run``: run 1 builds the tree
-under ``root``, walks it with a walker that visits every node once, and commits
-the graph to its SQLite file; run 2 loads that file and walks the loaded tree.
-Reported: nodes built/s, nodes visited/s, load and commit times, file bytes per
-node. The same Jac program then runs on upstream jaclang 0.16.7 when its ``jac``
-is given (``--upstream``, default ``/tmp/upstream-jac/bin/jac``; make it with a
-Python 3.12 venv and ``pip install jaclang==0.16.7``).
-
-Our side drives the OSP runtime from Python exactly as compiled code calls it
-(``__jac__.connect`` / ``spawn`` / ``visit`` / ``edge_ref``), because the
-compiler does not lower OSP syntax yet; ``WALKER_PROGRAM`` below is the Jac
-program both sides implement.
+``WALKER_PROGRAM`` runs twice with ``jac run``, each run its own process: run 1
+builds the tree under ``root``, walks it with a walker that visits every node
+once, and commits the graph to its file when the program ends; run 2 loads that
+file and walks the loaded tree. The program prints its own timings (wall and
+CPU seconds of the first use of ``root``, the build, the walk, and the clocks at
+its end); the commit happens after the program, so it is the process's CPU time
+(from ``wait4``) after the program's last line, which also holds interpreter
+exit. Reported: nodes built/s with and without the commit, nodes visited/s in
+both runs, load and commit times, file bytes per node and edge. The same program
+runs on upstream jaclang 0.16.7 side by side (``--upstream``, default
+``/tmp/upstream-jac/bin/jac``; made with a Python 3.12 venv and
+``pip install jaclang==0.16.7`` when missing, unless ``--no-upstream``).
 
     python bench/bench_walker.py [--nodes N] [--upstream PATH | --no-upstream]
 """
@@ -19,13 +19,13 @@ program both sides implement.
 from __future__ import annotations
 
 import argparse
-import json
+import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 WALKER_PROGRAM = """\
@@ -44,7 +44,11 @@ with entry {
     total = int(sys.argv[1]);
     started = time.perf_counter();
     cpu_started = time.process_time();
-    if not [root -->] {
+    existing = [root -->];
+    print("LOAD", len(existing), time.perf_counter() - started, time.process_time() - cpu_started);
+    if not existing {
+        started = time.perf_counter();
+        cpu_started = time.process_time();
         level = [root];
         made = 0;
         while made < total {
@@ -64,107 +68,83 @@ with entry {
     cpu_started = time.process_time();
     walker_done = Counter() spawn root;
     print("WALK", walker_done.visited, time.perf_counter() - started, time.process_time() - cpu_started);
+    print("END", 0, time.perf_counter(), time.process_time());
 }
 """
 
+UPSTREAM_VERSION = "0.16.7"
 
-def our_run(phase: str, graph_file: str, total: int) -> None:
-    """One run of the program on our runtime, reporting its timings as JSON on stdout."""
-    from jaclang.runtimelib import osp
+
+def run_program(jac: str | None, program: Path, total: int) -> dict[str, float]:
+    """One ``jac run`` of the program (``jac`` None: ours, with the commit timed): its timings.
+
+    ``time.perf_counter`` is the system-wide monotonic clock on Linux, so the
+    program's clock at its end and ours when the process is reaped compare.
+    """
+    command = [jac, "run"] if jac else [sys.executable, __file__, "--timed-run"]
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([*command, str(program), str(total)], stdout=subprocess.PIPE, stderr=errors, text=True, cwd=program.parent)
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        ended = time.perf_counter()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{jac} run failed ({process.returncode}): {errors.read().decode(errors='replace')[-800:]}")
+    result: dict[str, float] = {"process": ended - started, "process_cpu": usage.ru_utime + usage.ru_stime}
+    for line in output.splitlines():
+        word, count, seconds, cpu_seconds = line.split()
+        name = word.lower()
+        if name == "end":
+            result["after"] = ended - float(seconds)
+            result["after_cpu"] = result["process_cpu"] - float(cpu_seconds)
+        else:
+            result[name], result[name + "_cpu"], result[name + "_count"] = float(seconds), float(cpu_seconds), float(count)
+    return result
+
+
+def timed_run(program: str, total: str) -> int:
+    """``jac run program total`` in this process, as the ``jac`` command runs it, with the
+    commit (``finish_run``, after the program's last line) timed and printed."""
+    from jaclang import cli
     from jaclang.runtimelib.osp import context
 
-    @dataclass(eq=False)
-    class Item(osp.Node):
-        number: int = 0
+    finish_run = context.finish_run
 
-    @dataclass(eq=False)
-    class Counter(osp.Walker):
-        visited: int = 0
+    def timed_finish_run() -> None:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        finish_run()
+        print("COMMIT", 0, time.perf_counter() - started, time.process_time() - cpu_started, flush=True)
 
-        @osp.on_entry(osp.Root)
-        def start(self) -> None:
-            osp.visit(osp.edge_ref(osp.here()))
-
-        @osp.on_entry(Item)
-        def step(self) -> None:
-            self.visited += 1
-            osp.visit(osp.edge_ref(osp.here()))
-
-    Item.__qualname__ = "Item"  # found again by the second run as __main__.Item
-    globals()["Item"] = Item
-    timings: dict[str, float] = {}
-
-    def measure(name: str, wall_started: float, cpu_started: float) -> None:
-        timings[name] = time.perf_counter() - wall_started
-        timings[name + "_cpu"] = time.process_time() - cpu_started
-
-    context.use_graph_file(graph_file, fresh=phase == "build")
-    started, cpu = time.perf_counter(), time.process_time()
-    root = osp.root()
-    measure("load", started, cpu)
-    if phase == "build":
-        started, cpu = time.perf_counter(), time.process_time()
-        level = [root]
-        made = 0
-        while made < total:
-            next_level = []
-            for parent in level:
-                if made >= total:
-                    break
-                children = [Item(number=made + k) for k in range(min(10, total - made))]
-                made += len(children)
-                osp.connect(parent, children)
-                next_level.extend(children)
-            level = next_level
-        measure("build", started, cpu)
-    started, cpu = time.perf_counter(), time.process_time()
-    walker = osp.spawn(Counter(), root)
-    measure("walk", started, cpu)
-    timings["visited"] = walker.visited
-    started, cpu = time.perf_counter(), time.process_time()
-    context.finish_run()
-    measure("commit", started, cpu)
-    print(json.dumps(timings))
+    context.finish_run = timed_finish_run  # type: ignore[assignment]
+    return cli.main(["run", program, total])
 
 
-def run_ours(total: int, directory: Path) -> dict[str, dict[str, float]]:
-    """Both runs on our runtime, each in a fresh process."""
-    graph_file = str(directory / "bench_walker.db")
-    results = {}
-    for phase in ("build", "walk"):
-        started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, __file__, "--phase", phase, "--graph-file", graph_file, "--nodes", str(total)],
-            capture_output=True, text=True, check=False,
-        )
-        if completed.returncode != 0:
-            raise SystemExit(f"our {phase} run failed:\n{completed.stderr}")
-        results[phase] = json.loads(completed.stdout.strip().splitlines()[-1])
-        results[phase]["process"] = time.perf_counter() - started
-    results["file_bytes"] = {"size": float(sum(p.stat().st_size for p in directory.glob("bench_walker.db*")))}
-    return results
-
-
-def run_upstream(jac: str, total: int, directory: Path) -> dict[str, dict[str, float]] | str:
-    """The Jac program, twice, on upstream jaclang (its graph file under ``.jac/data``)."""
+def run_both(jac: str | None, total: int, directory: Path) -> dict[str, dict[str, float]]:
+    """Run 1 (build, walk, commit) and run 2 (load, walk) in a fresh folder; the graph file's size."""
     program = directory / "bench_walker.jac"
     program.write_text(WALKER_PROGRAM, encoding="utf-8")
-    results: dict[str, dict[str, float]] = {}
-    for phase in ("build", "walk"):
-        started = time.perf_counter()
-        completed = subprocess.run([jac, "run", str(program), str(total)], capture_output=True, text=True, cwd=directory)
-        if completed.returncode != 0:
-            return f"upstream {phase} run failed: {completed.stderr[-500:]}"
-        result: dict[str, float] = {"process": time.perf_counter() - started}
-        for line in completed.stdout.splitlines():
-            word, count, seconds, cpu_seconds = line.split()
-            result[word.lower()] = float(seconds)
-            result[word.lower() + "_cpu"] = float(cpu_seconds)
-            if word == "WALK":
-                result["visited"] = float(count)
-        results[phase] = result
-    results["file_bytes"] = {"size": float(sum(p.stat().st_size for p in directory.glob(".jac/data/*")))}
+    results = {"build": run_program(jac, program, total), "walk": run_program(jac, program, total)}
+    data_files = glob.glob(str(directory / ".jac" / "data" / "**" / "*"), recursive=True)
+    results["file_bytes"] = {"size": float(sum(os.path.getsize(path) for path in data_files if os.path.isfile(path)))}
     return results
+
+
+def upstream_jac(path: str) -> tuple[str | None, str]:
+    """Upstream's ``jac`` at ``path``, made there (a Python 3.12 venv) when missing; else why not."""
+    if os.path.exists(path):
+        return path, ""
+    venv = Path(path).parent.parent
+    pythons = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python"))) or [shutil.which("python3.12") or ""]
+    if not pythons[-1]:
+        return None, "no Python 3.12 to make its venv with"
+    for command in ([pythons[-1], "-m", "venv", str(venv)], [str(venv / "bin" / "pip"), "install", "-q", f"jaclang=={UPSTREAM_VERSION}"]):
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            return None, f"`{' '.join(command)}` failed: {completed.stderr.strip()[-300:]}"
+    return (path, "") if os.path.exists(path) else (None, f"no {path} after installing jaclang=={UPSTREAM_VERSION}")
 
 
 def rate(count: float, seconds: float | None) -> str:
@@ -191,15 +171,18 @@ def seconds(result: dict[str, float], name: str) -> str:
 
 def report(total: int, ours: dict, upstream: dict | str | None) -> str:
     """The Markdown table: our runtime and upstream side by side."""
-    sides = [("this runtime", ours)] + ([("upstream 0.16.7", upstream)] if isinstance(upstream, dict) else [])
+    sides = [("this runtime", ours)] + ([(f"upstream {UPSTREAM_VERSION}", upstream)] if isinstance(upstream, dict) else [])
     rows = [
         ("nodes built/s (run 1, building)", lambda r: rates(total, r["build"], "build")),
-        ("nodes built/s incl. the commit to SQLite", lambda r: rates(total, r["build"], "build", "commit")),
+        ("nodes built/s including the commit", lambda r: rates(total, r["build"], "build", "commit" if "commit" in r["build"] else "after")),
         ("commit at the end of run 1 (s)", lambda r: seconds(r["build"], "commit")),
-        ("nodes visited/s (run 1, the built graph)", lambda r: rates(r["build"]["visited"], r["build"], "walk")),
-        ("load at the start of run 2 (s)", lambda r: seconds(r["walk"], "load")),
-        ("nodes visited/s (run 2, the loaded graph)", lambda r: rates(r["walk"]["visited"], r["walk"], "walk")),
-        ("process wall time run 1 / run 2 (s)", lambda r: f"{r['build']['process']:.1f} / {r['walk']['process']:.1f}"),
+        ("everything after run 1's program: commit and exit (s)", lambda r: seconds(r["build"], "after")),
+        ("nodes visited/s (run 1, the built graph)", lambda r: rates(r["build"]["walk_count"], r["build"], "walk")),
+        ("first use of root in run 2, the load (s)", lambda r: seconds(r["walk"], "load")),
+        ("nodes visited/s (run 2, the loaded graph)", lambda r: rates(r["walk"]["walk_count"], r["walk"], "walk")),
+        ("commit at the end of run 2, nothing changed (s)", lambda r: seconds(r["walk"], "commit")),
+        ("everything after run 2's program: commit and exit (s)", lambda r: seconds(r["walk"], "after")),
+        ("process run 1 / run 2, wall (CPU) s", lambda r: f"{r['build']['process']:.1f} ({r['build']['process_cpu']:.1f}) / {r['walk']['process']:.1f} ({r['walk']['process_cpu']:.1f})"),
         ("graph file bytes per node", lambda r: f"{r['file_bytes']['size'] / total:,.0f}"),
         ("graph file bytes per node and edge", lambda r: f"{r['file_bytes']['size'] / (2 * total):,.0f}"),
     ]
@@ -212,32 +195,40 @@ def report(total: int, ours: dict, upstream: dict | str | None) -> str:
     for label, cell in rows:
         lines.append(f"| {label} | " + " | ".join(cell(result) for _, result in sides) + " |")
     lines.append("")
-    lines.append("Rates are per second of wall time, with per second of the process's CPU time in brackets (steadier when other work shares the machine). Upstream's commit happens inside its process after the program ends, so it shows only in the process wall time.")
-    lines.append("Our side drives the runtime from Python the way compiled code calls it (the compiler does not lower OSP syntax yet); upstream runs the same program as a .jac file.")
+    lines.append(
+        "Both sides run the same Jac program with their own `jac run`. Rates are per second of wall time, with per "
+        "second of the process's CPU time in brackets (steadier when other work shares the machine). The commit "
+        "happens after the program's last line: ours is timed around it (the bench runs `jac run` in-process with "
+        "`finish_run` wrapped); upstream's cannot be told apart from its exit, so built/s including the commit counts "
+        "everything after its program for upstream. The interpreter's exit, after our commit, is mostly the final garbage "
+        "collection freeing the graph. Upstream loads nodes lazily, so its run 2 load is spread over the walk."
+    )
     if isinstance(upstream, str):
-        lines.append(f"Upstream: {upstream}")
+        lines.append(f"Upstream: not measured: {upstream}")
     elif upstream is None:
-        lines.append("Upstream: not run (`--no-upstream`, or no upstream `jac` at the `--upstream` path).")
+        lines.append("Upstream: not run (`--no-upstream`).")
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Parse arguments; run one phase (internal) or the whole comparison."""
+    """Parse arguments; run the program on our runtime and on upstream's; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100_000)
-    parser.add_argument("--upstream", default="/tmp/upstream-jac/bin/jac", help="upstream jaclang 0.16.7's jac command")
+    parser.add_argument("--timed-run", nargs=2, metavar=("PROGRAM", "NODES"), help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", default="/tmp/upstream-jac/bin/jac", help=f"upstream jaclang {UPSTREAM_VERSION}'s jac command")
     parser.add_argument("--no-upstream", action="store_true")
-    parser.add_argument("--phase", choices=("build", "walk"), help=argparse.SUPPRESS)
-    parser.add_argument("--graph-file", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.phase:
-        our_run(options.phase, options.graph_file, options.nodes)
-        return
+    if options.timed_run:
+        sys.exit(timed_run(*options.timed_run))
     with tempfile.TemporaryDirectory(prefix="bench-walker-") as ours_dir, tempfile.TemporaryDirectory(prefix="bench-walker-up-") as up_dir:
-        ours = run_ours(options.nodes, Path(ours_dir))
-        upstream = None
-        if not options.no_upstream and os.path.exists(options.upstream):
-            upstream = run_upstream(options.upstream, options.nodes, Path(up_dir))
+        ours = run_both(None, options.nodes, Path(ours_dir))
+        upstream: dict | str | None = None
+        if not options.no_upstream:
+            jac, reason = upstream_jac(options.upstream)
+            try:
+                upstream = run_both(jac, options.nodes, Path(up_dir)) if jac else reason
+            except RuntimeError as error:
+                upstream = str(error)
         print(report(options.nodes, ours, upstream))
 
 
