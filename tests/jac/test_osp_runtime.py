@@ -9,6 +9,7 @@ equivalent Jac program on upstream jaclang 0.16.7 (docs/osp.md).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -21,7 +22,7 @@ import pytest
 
 from jaclang.runtimelib import osp
 from jaclang.runtimelib.osp import Edge, GenericEdge, Node, Root, Walker, on_entry, on_exit
-from jaclang.runtimelib.osp.persistence import GraphStore
+from jaclang.runtimelib.osp.persistence import GraphFileError, GraphStore
 
 trace: list[str] = []
 
@@ -739,3 +740,43 @@ def test_the_file_stays_under_200_bytes_per_node_and_edge(store_path: Path) -> N
     store.commit(root)
     size = sum(p.stat().st_size for p in store_path.parent.glob("graph.db*"))
     assert size / (2 * count) < 200
+
+
+def test_two_stores_changing_different_members_of_one_block_keep_both_changes(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, [Place("a"), Place("b"), Place("c")])
+    store.commit(root)
+    assert len(stored_ids(store_path, "node_blocks")) == 3  # one block holds all three
+    first, second = GraphStore(str(store_path)), GraphStore(str(store_path))
+    root_one, root_two = first.load(), second.load()
+    osp.edge_ref(root_one)[0].name = "a1"
+    osp.edge_ref(root_two)[2].name = "c2"
+    osp.destroy(osp.edge_ref(root_two)[1])  # b is cut off from root by the second run
+    first.commit(root_one)
+    second.commit(root_two)
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == ["a1", "c2"]
+
+
+def test_values_json_cannot_hold_round_trip_and_a_member_may_change_form(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    plain, other = Place("plain"), Place("nan")
+    osp.connect(root, [plain, other], edge=Trail(km=float("nan")))
+    store.commit(root)
+    loaded_store = GraphStore(str(store_path))
+    loaded = loaded_store.load()
+    first, second = osp.edge_ref(loaded)
+    assert math.isnan(osp.edge_ref(loaded, edges=True)[0].km)
+    first.neighbours = [second, {"n": float("inf")}]  # a plain member becomes a pickled one
+    loaded_store.commit(loaded)
+    again_first, again_second = osp.edge_ref(reload(store_path))
+    assert again_first.neighbours[0] is again_second and again_first.neighbours[1] == {"n": float("inf")}
+
+
+def test_a_graph_file_of_the_earlier_format_is_refused_with_what_to_do(store_path: Path) -> None:
+    with sqlite3.connect(store_path) as connection:
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        connection.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    with pytest.raises(GraphFileError, match="format 1 .* --fresh"):
+        GraphStore(str(store_path)).load()
