@@ -118,18 +118,18 @@ class CallRecord:
 
     def totals(self) -> None:
         """Compute the usage and cost totals (once, when the call finishes)."""
-        input_tokens = output_tokens = 0
-        billed = Usage()
+        input_tokens = output_tokens = billed_input = billed_output = 0
         for attempt in self.attempts:
-            if attempt.usage is None:
+            usage = attempt.usage
+            if usage is None:
                 continue
-            input_tokens += attempt.usage.input_tokens
-            output_tokens += attempt.usage.output_tokens
+            input_tokens += usage.input_tokens
+            output_tokens += usage.output_tokens
             if not attempt.cached:
-                billed.input_tokens += attempt.usage.input_tokens
-                billed.output_tokens += attempt.usage.output_tokens
+                billed_input += usage.input_tokens
+                billed_output += usage.output_tokens
         self.usage = Usage(input_tokens, output_tokens)
-        self.cost = cost_of(self.model_name, billed.input_tokens, billed.output_tokens)
+        self.cost = cost_of(self.model_name, billed_input, billed_output)
 
 
 class TypedCall:
@@ -148,16 +148,19 @@ class TypedCall:
         """Prepare the request; ``with_tools``: the schema travels in the finish tool, not the prompt."""
         meaning = describe_function(caller) if meaning is None else meaning
         options = model.call_settings()
+        output = output_type(meaning.return_type)
+        params = dict(options.sampling)
         self.model = model
         self.meaning = meaning
         self.options = options
-        self.output: OutputType = output_type(meaning.return_type)
+        self.output: OutputType = output
         self.retries_left = options.retries
-        params = dict(options.sampling)
+        # Requests are never changed once built: a later turn sends a new one (see set_messages),
+        # so whoever keeps a request (a mock, a cache, a log) keeps what was sent.
         self.request = CompletionRequest(
             model=model.provider_model_id,
             messages=[],
-            output_schema=None if with_tools else self.output.schema,
+            output_schema=None if with_tools else output.schema,
             output_name=meaning.name,
             params=params,
             stream=streamed,
@@ -166,7 +169,6 @@ class TypedCall:
         self._schema_in_prompt = not with_tools and not _provider_takes_schema(model, self.request)
         self.request.messages = self._prompt()
         self._prompt_length = len(self.request.messages)
-        messages = self.request.messages
         self.record = CallRecord(
             function=meaning.qualified_name,
             meaning=meaning,
@@ -178,7 +180,7 @@ class TypedCall:
         )
         self._started = time.perf_counter()
         if options.verbose:
-            print_messages(meaning.qualified_name, messages)
+            print_messages(meaning.qualified_name, self.request.messages)
 
     def _prompt(self) -> list[Message]:
         args, instance = self._prompt_inputs
@@ -198,7 +200,7 @@ class TypedCall:
         later = self.request.messages[self._prompt_length:]
         prompt = self._prompt()
         self._prompt_length = len(prompt)
-        self.request.messages = [*prompt, *later]
+        self.set_messages([*prompt, *later])
         return True
 
     # -- completions -----------------------------------------------------
@@ -235,7 +237,7 @@ class TypedCall:
         return reply
 
     def _begin(self) -> tuple[Attempt, CompletionRequest, float]:
-        request = _snapshot(self.request)
+        request = self.request
         attempt = Attempt(messages=request.messages)
         self.record.attempts.append(attempt)
         return attempt, request, time.perf_counter()
@@ -298,7 +300,14 @@ class TypedCall:
 
     def add_messages(self, *messages: Message) -> None:
         """Extend the conversation the next completion sends."""
-        self.request.messages = [*self.request.messages, *messages]
+        self.set_messages([*self.request.messages, *messages])
+
+    def set_messages(self, messages: list[Message]) -> None:
+        """Send ``messages`` from the next completion on (in a new request: sent ones stay as they were)."""
+        request = object.__new__(CompletionRequest)
+        request.__dict__.update(self.request.__dict__)
+        request.messages = messages
+        self.request = request
 
     def fail_stream(self, error: BaseException) -> None:
         """End a call whose stream failed while it was read: the error goes on the attempt too."""
@@ -326,13 +335,6 @@ class TypedCall:
         return value
 
 
-def _snapshot(request: CompletionRequest) -> CompletionRequest:
-    """A copy of ``request`` that later turns do not change (they replace lists, never mutate them)."""
-    copy = object.__new__(CompletionRequest)
-    copy.__dict__.update(request.__dict__)
-    return copy
-
-
 def _provider_takes_schema(model: Model, request: CompletionRequest) -> bool:
     """Whether the provider sends the return type's schema to the model itself (structured output)."""
     if request.output_schema is None:
@@ -343,11 +345,16 @@ def _provider_takes_schema(model: Model, request: CompletionRequest) -> bool:
 
 def announce_finished(record: CallRecord) -> None:
     """Fire ``llm_call_finished``; a failing observer is logged, never raised into the call."""
-    hook = getattr(machine.plugin_manager.hook, "llm_call_finished", None)
-    if hook is None or not hook.get_hookimpls():
+    manager = machine.plugin_manager
+    hook = getattr(manager.hook, "llm_call_finished", None)
+    if hook is None:
         return
+    direct = manager.direct_implementation("llm_call_finished")
     try:
-        hook(record=record)
+        if direct is not None:
+            direct(record)
+        elif hook.get_hookimpls():
+            hook(record=record)
     except Exception:  # an observer must not change the call's outcome
         logger.exception("a plugin's llm_call_finished failed for %s", record.function)
 

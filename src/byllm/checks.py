@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from jaclang.runtimelib.machine import hookimpl
+from jaclang.runtimelib.machine import hookimpl, passive_for
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -26,6 +26,7 @@ class ResultCheck:
 
     @staticmethod
     @hookimpl(wrapper=True)
+    @passive_for("byllm")  # byllm's own answers are typed already: with no other answer, nothing to check
     def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> Any:
         """Let the call run, then check a result byllm did not produce."""
         try:

@@ -20,7 +20,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from jaclang.runtimelib import machine
+import byllm.call as call
 from byllm.errors import ConfigurationError
+from byllm.meaning import describe_function
 from byllm.settings import default_retries, get_settings
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ class CallSettings:
     sampling: dict[str, Any]
     context: dict[str, Any] | None
     excluded: frozenset[str]
+    stream: bool
+    tools: bool  # whether the call may use tools (a tool loop)
 
     @classmethod
     def resolve(cls, model: Model, settings: Any) -> CallSettings:
@@ -94,6 +98,8 @@ class CallSettings:
             sampling=sampling,
             context=context,
             excluded=frozenset((excluded,) if isinstance(excluded, str) else excluded),
+            stream=bool(model.param("stream")),
+            tools=bool(model.param("tools")),
         )
 
 
@@ -316,17 +322,15 @@ class Model:
         to await more than once, so caching plugins may store it); with
         ``stream=True`` an iterator (or async iterator) of text chunks.
         """
-        from byllm import call
-        from byllm.meaning import describe_function
-
         meaning = describe_function(caller)
         if meaning.is_async:
             import asyncio
 
             return asyncio.ensure_future(self.ainvoke(caller, args))
-        if self.param("stream"):
+        options = self.call_settings()
+        if options.stream:
             return call.stream_call(self, caller, args)
-        if self.param("tools"):
+        if options.tools:
             from byllm.tools import run_tool_loop
 
             return run_tool_loop(self, caller, args)
@@ -334,11 +338,10 @@ class Model:
 
     async def ainvoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
         """Async form of :meth:`invoke`."""
-        from byllm import call
-
-        if self.param("stream"):
+        options = self.call_settings()
+        if options.stream:
             return call.astream_call(self, caller, args)
-        if self.param("tools"):
+        if options.tools:
             from byllm.tools import arun_tool_loop
 
             return await arun_tool_loop(self, caller, args)
@@ -346,14 +349,18 @@ class Model:
 
     def complete(self, request: CompletionRequest) -> CompletionReply:
         """One completion through the ``llm_complete`` hook (plugins see it)."""
-        reply = machine.plugin_manager.hook.llm_complete(model=self, request=request)
+        manager = machine.plugin_manager
+        direct = manager.direct_implementation("llm_complete")
+        reply = direct(self, request) if direct is not None else manager.hook.llm_complete(model=self, request=request)
         if reply is None:
             raise ConfigurationError(_unanswered_completion())
         return reply
 
     async def acomplete(self, request: CompletionRequest) -> CompletionReply:
         """One completion through the ``llm_acomplete`` hook."""
-        pending = machine.plugin_manager.hook.llm_acomplete(model=self, request=request)
+        manager = machine.plugin_manager
+        direct = manager.direct_implementation("llm_acomplete")
+        pending = direct(self, request) if direct is not None else manager.hook.llm_acomplete(model=self, request=request)
         if pending is None:
             raise ConfigurationError(_unanswered_completion())
         return await pending

@@ -247,7 +247,7 @@ class ToolLoop:
         self._set_messages(messages)
 
     def _set_messages(self, messages: list[Message]) -> None:
-        self.call.request.messages = messages
+        self.call.set_messages(messages)
 
     def take_reply(self, reply: CompletionReply) -> tuple[list[ToolCall], ToolCall | None]:
         """Add a tool-calling reply to the conversation; return the tool calls to run and the finish call, if any."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import pluggy
 
@@ -30,6 +30,24 @@ HOOKSPEC_GROUP = "jac.hookspecs"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+PASSIVE_FOR_ATTRIBUTE = "jac_passive_for"
+HookFunction = TypeVar("HookFunction", bound=Callable[..., Any])
+
+
+def passive_for(*plugin_names: str) -> Callable[[HookFunction], HookFunction]:
+    """Mark a wrapper hook implementation that has nothing to do when only these plugins answer the hook.
+
+    A check of other plugins' answers, for example, is passive while byllm
+    answers alone; the plugin manager then calls that answer directly (see
+    :meth:`JacPluginManager.direct_implementation`).
+    """
+
+    def mark(function: HookFunction) -> HookFunction:
+        setattr(function, PASSIVE_FOR_ATTRIBUTE, frozenset(plugin_names))
+        return function
+
+    return mark
 
 
 class JacMachineSpec:
@@ -74,6 +92,63 @@ class JacPluginManager(pluggy.PluginManager):
         self.failed_plugins: dict[str, str] = {}
         self.plugin_sources: dict[str, tuple[str, str]] = {}
         self.warnings: list[str] = []
+        self._direct: dict[str, Callable[..., Any] | None] = {}
+        self._monitored = False
+
+    # -- direct calls: Pluggy's per-call machinery skipped where it would only call one function --
+    def direct_implementation(self, name: str) -> Callable[..., Any] | None:
+        """The one function behind hook ``name`` when calling it directly is what calling the hook does.
+
+        That holds when exactly one plugin answers the hook, its function takes
+        the specification's arguments in order (call it positionally), every
+        wrapper on the hook is :func:`passive_for` that plugin, and no hook-call
+        monitoring (``JAC_DEBUG``, ``enable_tracing``) is on; otherwise ``None``:
+        call ``hook.<name>(...)``. For a hook that is not ``firstresult`` the
+        direct result is the function's own value, not Pluggy's list of results.
+        Registering, unregistering or blocking a plugin recomputes it.
+        """
+        try:
+            return self._direct[name]
+        except KeyError:
+            function = self._direct[name] = self._find_direct_implementation(name)
+            return function
+
+    def _find_direct_implementation(self, name: str) -> Callable[..., Any] | None:
+        caller = getattr(self.hook, name, None)
+        if self._monitored or caller is None or caller.spec is None:
+            return None
+        implementations = caller.get_hookimpls()
+        answering = [impl for impl in implementations if not (impl.wrapper or impl.hookwrapper)]
+        if len(answering) != 1 or answering[0].argnames != caller.spec.argnames:
+            return None
+        answer = answering[0]
+        for implementation in implementations:
+            if implementation is not answer and answer.plugin_name not in getattr(
+                implementation.function, PASSIVE_FOR_ATTRIBUTE, ()
+            ):
+                return None
+        return answer.function
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` (Pluggy's :meth:`~pluggy.PluginManager.register`)."""
+        self._direct.clear()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        """Unregister a plugin by object or name (Pluggy's :meth:`~pluggy.PluginManager.unregister`)."""
+        self._direct.clear()
+        return super().unregister(plugin, name)
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        """Add the hook specifications of ``module_or_class``."""
+        self._direct.clear()
+        super().add_hookspecs(module_or_class)
+
+    def add_hookcall_monitoring(self, before: Callable[..., None], after: Callable[..., None]) -> Callable[[], None]:
+        """Call ``before`` and ``after`` around every hook call (from now on, every call goes through Pluggy)."""
+        self._monitored = True
+        self._direct.clear()
+        return super().add_hookcall_monitoring(before, after)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         """Pluggy's hook-implementation check, skipping dunder attributes (never hooks)."""
@@ -235,7 +310,11 @@ plugin_manager: JacPluginManager = new_plugin_manager()
 def call_llm(model: Any, caller: Callable, args: dict[str | int, object]) -> object:
     """Run the ``call_llm`` hook: the path every ``by llm()`` call takes."""
     manager = plugin_manager
-    result = manager.hook.call_llm(model=model, caller=caller, args=args)
+    direct = manager.direct_implementation("call_llm")
+    if direct is not None:
+        result = direct(model, caller, args)
+    else:
+        result = manager.hook.call_llm(model=model, caller=caller, args=args)
     if result is None and not _has_answering_plugin(manager):
         raise RuntimeError(missing_answer_message(manager))
     return result
