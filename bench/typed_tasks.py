@@ -2,20 +2,25 @@
 
 40 ``by llm()`` tasks with checkable answers over int, bool, enum, str, float,
 an object and lists, run on SmolLM2-135M-Instruct (``local/smollm2-135m``:
-``make .venv/.local-installed``) in four configurations of the same in-process
-llama.cpp server:
+``make .venv/.local-installed``) through one in-process llama.cpp server, whose
+OpenAI-compatible endpoint the server presets are pointed at with ``base_url=``:
 
-- ``local/`` preset, its defaults (the schema constrains decoding, hints on);
-- ``llamacpp/`` preset pointed at that server, its defaults;
-- any OpenAI-compatible server by ``base_url=``, its defaults;
-- ``llamacpp/`` with ``json_mode=False`` (no constrained decoding: the prompt describes the value).
+- ``local/`` with its defaults (constrained decoding is always on there);
+- ``llamacpp/``, ``vllm/``, ``ollama/``, ``lmstudio/`` and a plain ``base_url=``
+  server with their defaults (JSON-schema mode on: the schema constrains decoding);
+- each of those with ``json_mode=False`` (no constrained decoding: the prompt
+  describes the value), stopped at 256 tokens so a rambling reply ends.
+
+By default only ``local/`` and ``llamacpp/`` on and off run (about 10 minutes;
+this is what ``bench/run_all.py`` runs); ``--all-presets`` runs all eleven
+(about 40-60 minutes on a shared 2-core machine).
 
 A *parse failure* is a call that ends in ``OutputConversionError`` after byllm's
 re-asks; *first replies unparsed* counts the first replies that did not fit (and
 were re-asked). Accuracy is what the model gets right: byllm controls the shape,
 not the knowledge. Temperature 0 and a fixed seed.
 
-Run: ``python bench/typed_tasks.py [--tasks N] [--only NAME]``.
+Run: ``python bench/typed_tasks.py [--all-presets] [--tasks N] [--only NAME] [--verbose]``.
 """
 
 from __future__ import annotations
@@ -215,48 +220,86 @@ def run_configuration(name: str, llm: Model, tasks: list[tuple[str, tuple, Any]]
     return outcome
 
 
-def configurations() -> list[tuple[str, Model]]:
-    """The four ways of reaching the same in-process model (see the module docstring)."""
-    sampling = {"temperature": 0.0, "seed": 1}
-    local = Model("local/smollm2-135m", **sampling)
-    base_url = local.provider.server().base_url  # starts the in-process server once; the others share it
-    return [
-        ("local/ preset (defaults)", local),
-        ("llamacpp/ preset (defaults)", Model("llamacpp/smollm2", base_url=base_url, **sampling)),
-        ("base_url= server (defaults)", Model("smollm2", base_url=base_url, **sampling)),
-        ("llamacpp/, json_mode=False", Model("llamacpp/smollm2", base_url=base_url, json_mode=False, **sampling)),
-    ]
+@dataclass(frozen=True)
+class Configuration:
+    """One way of reaching the in-process model: a preset with its defaults, constrained decoding on or off."""
+
+    name: str
+    model_name: str
+    constrained: bool
+    settings: dict[str, Any]
+
+    def model(self, base_url: str) -> Model:
+        """The configured ``Model``; presets other than ``local/`` are pointed at the in-process server."""
+        sampling = {"temperature": 0.0, "seed": 1}
+        if self.model_name.startswith("local/"):
+            return Model(self.model_name, **sampling, **self.settings)
+        return Model(self.model_name, base_url=base_url, **sampling, **self.settings)
 
 
-def report(outcomes: list[Outcome]) -> str:
-    """The Markdown table of the outcomes."""
-    lines = ["| configuration | json_mode | right | parse failures | first replies unparsed | other errors | s/call |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for outcome in outcomes:
-        mode = "off" if "json_mode=False" in outcome.name or "base_url" in outcome.name else "on"
-        lines.append(
-            f"| {outcome.name} | {mode} | {outcome.right}/{outcome.calls} | "
+# Server presets that can be pointed at a local OpenAI-compatible server, by model name.
+SERVER_PRESETS = {"llamacpp/": "llamacpp/smollm2", "vllm/": "vllm/smollm2", "ollama/": "ollama/smollm2",
+                  "lmstudio/": "lmstudio/smollm2", "base_url=": "smollm2"}
+# The default run: the in-process preset and llama.cpp's server preset, constrained and not.
+DEFAULT_CONFIGURATIONS = ("local/ (defaults)", "llamacpp/ (defaults)", "llamacpp/ json_mode=False")
+
+
+# Without a grammar a small model may ramble until the context is full (one call hit the presets' 60 s
+# timeout), so the unconstrained runs stop at this many tokens.
+UNCONSTRAINED_MAX_TOKENS = 256
+
+
+def all_configurations() -> list[Configuration]:
+    """``local/`` (always constrained: json_mode=False is refused), every server preset, then each of them off."""
+    constrained = [Configuration("local/ (defaults)", "local/smollm2-135m", True, {})]
+    unconstrained = []
+    for preset, model_name in SERVER_PRESETS.items():
+        constrained.append(Configuration(f"{preset} (defaults)", model_name, True, {}))
+        unconstrained.append(Configuration(f"{preset} json_mode=False", model_name, False,
+                                           {"json_mode": False, "max_tokens": UNCONSTRAINED_MAX_TOKENS}))
+    return constrained + unconstrained
+
+
+def start_server() -> str:
+    """Start the in-process server for SmolLM2-135M once (the presets share it); its base URL."""
+    return Model("local/smollm2-135m").provider.server().base_url
+
+
+TABLE_HEADER = ("| configuration | constrained decoding | right | parse failures | first replies unparsed "
+                "| other errors | s/call |\n|---|---|---:|---:|---:|---:|---:|")
+
+
+def table_row(configuration: Configuration, outcome: Outcome) -> str:
+    """One configuration's Markdown row."""
+    return (f"| `{configuration.name}` | {'on' if configuration.constrained else 'off'} "
+            f"| {outcome.right}/{outcome.calls} | "
             f"{outcome.parse_failures} ({100 * outcome.parse_failures / outcome.calls:.1f} %) | "
             f"{outcome.first_unparsed} | {outcome.other_errors} | {outcome.seconds / outcome.calls:.2f} |")
-    return "\n".join(lines)
 
 
 def main() -> None:
+    """Run the chosen configurations and print the Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tasks", type=int, default=len(TASKS), help="run the first N tasks only")
+    parser.add_argument("--all-presets", action="store_true",
+                        help="every server preset (vllm/, ollama/, lmstudio/, base_url=) on and off too (~40 min)")
     parser.add_argument("--only", help="run the configurations whose name contains this text")
     parser.add_argument("--verbose", action="store_true", help="print every answer on stderr")
     options = parser.parse_args()
+    chosen = [configuration for configuration in all_configurations()
+              if (options.all_presets or options.only or configuration.name in DEFAULT_CONFIGURATIONS)
+              and (not options.only or options.only in configuration.name)]
     try:
-        chosen = configurations()
+        base_url = start_server()
     except ByLLMError as error:
         print(f"typed_tasks: skipped ({error})")
         return
     tasks = TASKS[: options.tasks]
-    outcomes = [run_configuration(name, llm, tasks, options.verbose) for name, llm in chosen
-                if not options.only or options.only in name]
     print("### Typed tasks on SmolLM2-135M-Instruct (in-process llama.cpp, temperature 0)\n")
-    print(report(outcomes))
+    print(TABLE_HEADER, flush=True)
+    for configuration in chosen:
+        outcome = run_configuration(configuration.name, configuration.model(base_url), tasks, options.verbose)
+        print(table_row(configuration, outcome), flush=True)
 
 
 if __name__ == "__main__":
