@@ -13,6 +13,7 @@ process; its clients are closed at exit.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import functools
 import hashlib
@@ -137,6 +138,7 @@ class BackgroundLoop:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
         self._start_lock = threading.Lock()
 
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -151,7 +153,7 @@ class BackgroundLoop:
                 thread = threading.Thread(target=self._run, args=(loop, started), name="byllm-io", daemon=True)
                 thread.start()
                 started.wait()
-                self._thread, self._loop = thread, loop
+                self._thread, self._thread_id, self._loop = thread, thread.ident, loop
                 atexit.register(self.stop)
             return self._loop
 
@@ -163,26 +165,26 @@ class BackgroundLoop:
 
     def run(self, awaitable: Awaitable[Result]) -> Result:
         """Run ``awaitable`` on the background loop and wait for its result (from any other thread)."""
-        if threading.current_thread() is self._thread:  # waiting here for the loop would wait forever
+        if threading.get_ident() == self._thread_id:  # waiting here for the loop would wait forever
             close = getattr(awaitable, "close", None)
             if callable(close):
                 close()
             raise RuntimeError("a synchronous byllm call was made on byllm's own I/O thread; make it from "
                                "another thread, or await the async form")
-        future = asyncio.run_coroutine_threadsafe(_awaited(awaitable), self.loop())
+        handoff = _Handoff(awaitable)
+        loop = self._loop or self.loop()
+        loop.call_soon_threadsafe(handoff.start)
         try:
-            return future.result()
-        except concurrent.futures.CancelledError:
+            handoff.finished.acquire()
+        except BaseException:  # interrupted while waiting (KeyboardInterrupt): stop the work too
+            loop.call_soon_threadsafe(handoff.cancel)
             raise
-        except BaseException:
-            if not future.done():  # interrupted while waiting (KeyboardInterrupt): stop the work too
-                future.cancel()
-            raise
+        return handoff.result()
 
     def stop(self) -> None:
         """Close the loop's clients and stop its thread (registered with ``atexit``)."""
         with self._start_lock:
-            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+            loop, thread, self._loop, self._thread, self._thread_id = self._loop, self._thread, None, None, None
         if loop is None or thread is None or not thread.is_alive():
             return
         try:
@@ -196,11 +198,60 @@ class BackgroundLoop:
 
     def forget(self) -> None:
         """Drop the loop without stopping it: in a forked child, the thread running it does not exist."""
-        self._loop, self._thread, self._start_lock = None, None, threading.Lock()
+        self._loop, self._thread, self._thread_id, self._start_lock = None, None, None, threading.Lock()
 
 
-async def _awaited(awaitable: Awaitable[Result]) -> Result:
-    return await awaitable
+class _Handoff:
+    """One awaitable run on the background loop for a thread blocked on ``finished``.
+
+    A task and one lock per call, the cheapest handoff we measured: 97k
+    instructions a hop (callgrind) against 163k for
+    ``asyncio.run_coroutine_threadsafe``, which adds a ``concurrent.futures.Future``,
+    its condition variable and a callback chained each way.
+    """
+
+    __slots__ = ("awaitable", "task", "error", "finished", "cancelled")
+
+    def __init__(self, awaitable: Awaitable[Any]) -> None:
+        self.awaitable = awaitable
+        self.task: asyncio.Future[Any] | None = None
+        self.error: BaseException | None = None  # the awaitable could not be started (not awaitable)
+        self.cancelled = False
+        self.finished = _thread.allocate_lock()
+        self.finished.acquire()
+
+    def start(self) -> None:
+        """On the loop: start the task, or drop the awaitable if the caller has already given up."""
+        if self.cancelled:
+            close = getattr(self.awaitable, "close", None)
+            if callable(close):
+                close()
+            return
+        try:
+            self.task = asyncio.ensure_future(self.awaitable)
+        except BaseException as error:  # handed back to the waiting thread
+            self.error = error
+            self.finished.release()
+            return
+        self.task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        self.finished.release()
+
+    def cancel(self) -> None:
+        """On the loop: the waiting thread was interrupted."""
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def result(self) -> Any:
+        """The task's result or exception, in the waiting thread."""
+        task = self.task
+        if task is None:
+            raise self.error  # type: ignore[misc]
+        if task.cancelled():
+            raise concurrent.futures.CancelledError()
+        return task.result()
 
 
 _background = BackgroundLoop()
