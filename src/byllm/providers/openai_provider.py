@@ -21,7 +21,7 @@ from typing import Any
 
 from byllm import reply_json
 from byllm.errors import ByLLMError, ConfigurationError, EmptyReplyError, MalformedReplyError, ProviderError
-from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS
+from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS, EncodedJSON
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, ToolSpec, Usage
 from byllm.providers.provider import RemoteProvider, wire_field
 from byllm.providers.transport import ResponseFormatRejected, RetryPolicy, SDKTransport, Transport, TransientError
@@ -116,15 +116,12 @@ class OpenAICompatibleProvider(RemoteProvider):
         if request.tools:
             body["tools"] = [tool_definition(tool) for tool in request.tools]
         if request.output_schema is not None and not stream and self.wants_schema(request):
-            schema, _ = object_schema(request.output_schema)
-            strict = self.json_mode == "strict"
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": schema_name(request.output_name),
-                                "schema": strict_schema(schema) if strict else schema, "strict": strict},
-            }
-        body.update(request.params)
-        body.update(self.extra_params)
+            body["response_format"] = structured_output(request.output_schema, request.output_name,
+                                                        self.json_mode == "strict")[0]
+        if request.params:
+            body.update(request.params)
+        if self.extra_params:
+            body.update(self.extra_params)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -144,18 +141,19 @@ class OpenAICompatibleProvider(RemoteProvider):
         text = wire_field(message, "content")
         if text is None:
             text = wire_field(message, "refusal")
+        wire_calls = wire_field(message, "tool_calls")
         tool_calls = [
             ToolCall(id=str(wire_field(call, "id") or ""), name=str(wire_field(function, "name") or ""),
                      arguments=parse_arguments(wire_field(function, "arguments")))
-            for call in wire_field(message, "tool_calls") or []
+            for call in wire_calls
             if (function := wire_field(call, "function")) is not None
-        ]
+        ] if wire_calls else []
         if text is None and not tool_calls:
             raise EmptyReplyError(f"{self.name}: the provider returned no content (the message content is null "
                                   "and there are no tool calls)", provider=self.name)
         text = text or ""
         if text and request.output_schema is not None and self.wants_schema(request):
-            if object_schema(request.output_schema)[1]:
+            if structured_output(request.output_schema, request.output_name, self.json_mode == "strict")[1]:
                 text = unwrap_value_text(text)
         return CompletionReply(text=text, tool_calls=tool_calls, usage=usage_of(wire_field(response, "usage")),
                                model=wire_field(response, "model") or "", raw=response)
@@ -199,6 +197,33 @@ def tool_definition(tool: ToolSpec) -> dict[str, Any]:
         "type": "function",
         "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
     }
+
+
+# Per return type: its response_format and whether its value was wrapped. Keyed by the schema's id, the
+# schema kept in the entry (so the id stays its own): typed calls hand the same schema object every time.
+_structured_outputs: dict[tuple[int, str, bool], tuple[dict[str, Any], dict[str, Any], bool]] = {}
+MAX_STRUCTURED_OUTPUTS = 256
+
+
+def structured_output(schema: dict[str, Any], output_name: str, strict: bool) -> tuple[dict[str, Any], bool]:
+    """The ``response_format`` for a return type's schema, and whether its value is wrapped (see :func:`object_schema`).
+
+    Built once per schema object, with its JSON text: the returned dict is shared, so it must not be changed.
+    """
+    key = (id(schema), output_name, strict)
+    entry = _structured_outputs.get(key)
+    if entry is not None and entry[0] is schema:
+        return entry[1], entry[2]
+    wire_schema, wrapped = object_schema(schema)
+    response_format = EncodedJSON({
+        "type": "json_schema",
+        "json_schema": {"name": schema_name(output_name),
+                        "schema": strict_schema(wire_schema) if strict else wire_schema, "strict": strict},
+    })
+    if len(_structured_outputs) >= MAX_STRUCTURED_OUTPUTS:
+        _structured_outputs.clear()
+    _structured_outputs[key] = (schema, response_format, wrapped)
+    return response_format, wrapped
 
 
 def schema_name(output_name: str) -> str:

@@ -55,6 +55,7 @@ class RemoteProvider(ABC):
     key_required: bool = True
     placeholder_key: str | None = None
     transport: Transport
+    _connection: Connection | None = None  # the last connection(), reused while it holds
 
     def __init__(self, *, base_url: str | None = None, api_key: str | None = None, policy: RetryPolicy | None = None,
                  headers: dict[str, str] | None = None, extra_params: dict[str, Any] | None = None,
@@ -100,8 +101,16 @@ class RemoteProvider(ABC):
                                  "or pass api_key=... to Model(...)")
 
     def connection(self) -> Connection:
-        """Where a request goes now: base URL, key, timeout and headers."""
-        return Connection(self.base_url, self.api_key(), self.policy.timeout, self.headers)
+        """Where a request goes now: base URL, key, timeout and headers.
+
+        The same object while none of them changes, so a transport can keep what
+        it derives from it (byllm's own keeps the parsed URL and the headers).
+        """
+        key, known = self.api_key(), self._connection
+        if (known is None or known.api_key != key or known.base_url != self.base_url
+                or known.timeout != self.policy.timeout or known.headers != self.headers):
+            known = self._connection = Connection(self.base_url, key, self.policy.timeout, dict(self.headers))
+        return known
 
     def secrets(self) -> list[str]:
         """Every credential this provider knows, to be masked out of its error messages."""
