@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+import threading
+from concurrent.futures import Executor, as_completed
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from byllm.errors import ConfigurationError
@@ -100,17 +101,45 @@ def map(  # noqa: A001  (mirrors the builtin on purpose: byllm.map(fn, items))
         return _map_on_executor(fn, calls, executor, concurrency, chunk_size, progress)
     if inspect.iscoroutinefunction(fn):
         return asyncio.run(amap(fn, *zip(*calls), concurrency=concurrency, progress=progress)) if calls else []
-    results: list[Any] = [None] * len(calls)
     with _Progress(len(calls), _label(fn), progress) as bar:
-        if not calls:
-            return results
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(calls)), thread_name_prefix="byllm-map") as pool:
-            futures = {pool.submit(fn, *arguments): index for index, arguments in enumerate(calls)}
-            for future in as_completed(futures):
-                index = futures[future]
-                error = future.exception()
-                results[index] = error if error is not None else future.result()
-                bar.advance()
+        return _run_in_threads(fn, calls, concurrency, bar)
+
+
+def _run_in_threads(fn: Callable[..., Any], calls: list[tuple[Any, ...]], concurrency: int, bar: _Progress) -> list[Any]:
+    """Each call's result (or exception) in input order, from up to ``concurrency`` threads taking calls in turn.
+
+    Plain threads sharing one list of calls, rather than an executor: no future
+    per call, and the caller's thread sleeps until the end instead of waking for
+    every finished call (which cost a thread switch per call at 64 threads).
+    """
+    results: list[Any] = [None] * len(calls)
+    pending = iter(enumerate(calls))
+    lock = threading.Lock()
+    stopped = False
+
+    def work() -> None:
+        while True:
+            with lock:
+                taken = None if stopped else next(pending, None)
+            if taken is None:
+                return
+            index, arguments = taken
+            try:
+                results[index] = fn(*arguments)
+            except BaseException as error:  # kept in the result list, per item (as an executor's future keeps it)
+                results[index] = error
+            bar.advance()
+
+    threads = [threading.Thread(target=work, name=f"byllm-map_{number}")
+               for number in range(min(concurrency, len(calls)))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:  # interrupted (KeyboardInterrupt): no new calls start; those running finish
+        stopped = True
+        raise
     return results
 
 
@@ -127,23 +156,27 @@ async def amap(
     """
     _check_concurrency(concurrency)
     calls = _calls(items, more_items)
-    limit = asyncio.Semaphore(concurrency)
+    results: list[Any] = [None] * len(calls)
+    pending = iter(enumerate(calls))
     is_async = inspect.iscoroutinefunction(fn)
     with _Progress(len(calls), _label(fn), progress) as bar:
 
-        async def run(arguments: tuple[Any, ...]) -> Any:
-            async with limit:
+        async def worker() -> None:
+            # ``concurrency`` workers take the calls in turn: no task and no semaphore wait per call.
+            for index, arguments in pending:
                 try:
                     if is_async:
-                        return await fn(*arguments)
-                    result = await asyncio.to_thread(fn, *arguments)
-                    return await result if inspect.isawaitable(result) else result
+                        results[index] = await fn(*arguments)
+                    else:
+                        result = await asyncio.to_thread(fn, *arguments)
+                        results[index] = await result if inspect.isawaitable(result) else result
                 except Exception as error:  # kept in the result list, per item
-                    return error
+                    results[index] = error
                 finally:
                     bar.advance()
 
-        return list(await asyncio.gather(*(run(arguments) for arguments in calls)))
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(calls)))))
+    return results
 
 
 def _map_on_executor(fn: Callable[..., Any], calls: list[tuple[Any, ...]], executor: Executor, concurrency: int,
