@@ -22,6 +22,7 @@ import pytest
 
 from jaclang.runtimelib import osp
 from jaclang.runtimelib.osp import Edge, GenericEdge, Node, Root, Walker, on_entry, on_exit
+from jaclang.runtimelib.osp.archetypes import edge_source, edge_target
 from jaclang.runtimelib.osp.persistence import GraphFileError, GraphStore
 
 trace: list[str] = []
@@ -584,6 +585,122 @@ def test_a_program_that_never_uses_root_creates_no_graph_file(tmp_path: Path) ->
     assert result.stdout == "hello\n" and not (tmp_path / ".jac").exists()
 
 
+# --- persistence: nodes kept by fields, and deletions, across real `jac run` processes ---------
+
+HELD_PROGRAM = """\
+import sys;
+
+node Box {
+    has label: str;
+    has count: int = 0;
+    has held: Box | None = None;
+}
+
+def describe(box: Box) -> tuple {
+    return (box.label, box.count, [(b.label, b.count) for b in [box -->]]);
+}
+
+with entry {
+    action = sys.argv[1];
+    boxes = {b.label: b for b in [root -->]};
+    if action == "hold" {
+        kept = Box(label="kept");
+        root ++> kept;
+        root ++> Box(label="first", held=kept);
+    } elif action == "cut" {
+        del root --> boxes["kept"];
+    } elif action == "bump" {
+        boxes["first"].held.count += 1;
+        boxes["first"].held.label = "bumped";
+    } elif action == "hand-over" {
+        root ++> Box(label="second", held=boxes["first"].held);
+        boxes["first"].held = None;
+        [root -->](?label == "second")[0].held.count += 10;
+    } elif action == "release" {
+        for box in [root -->] { box.held = None; }
+    } elif action == "hold-tree" {
+        sub = Box(label="sub");
+        sub ++> Box(label="leaf");
+        root ++> Box(label="first", held=sub);
+    } elif action == "bump-leaf" {
+        sub = boxes["first"].held;
+        [sub -->][0].count += 1;
+    } elif action == "chain" {
+        a = Box(label="a");
+        root ++> a;
+        a ++> [Box(label="b"), Box(label="c")];
+        [a -->](?label == "c")[0] ++> Box(label="d");
+    } elif action == "unlink" {
+        del boxes["a"] --> [boxes["a"] -->](?label == "b");
+    } elif action == "destroy" {
+        c = [boxes["a"] -->](?label == "c")[0];
+        del [c -->];
+    }
+    if action == "show" {
+        print([(describe(b), describe(b.held) if b.held else None) for b in [root -->]]);
+    }
+}
+"""
+
+
+@pytest.fixture
+def held_program(tmp_path: Path) -> Path:
+    """A Jac program whose ``Box`` nodes may hold another box in a field; ``jac run it ACTION``."""
+    path = tmp_path / "held_app.jac"
+    path.write_text(HELD_PROGRAM, encoding="utf-8")
+    return path
+
+
+def run_actions(program: Path, *actions: str) -> str:
+    """Run the program once per action (each its own process and commit); the last run's output."""
+    for action in actions:
+        result = jac_run(program, action)
+        assert result.returncode == 0, (action, result.stderr)
+    return result.stdout
+
+
+def held_file(program: Path) -> Path:
+    return program.parent / ".jac" / "data" / "held_app.db"
+
+
+def test_a_node_kept_only_by_a_field_keeps_the_changes_of_every_run(held_program: Path) -> None:
+    # "kept" is stored before "first" in their block; once cut off from root only first's field keeps it.
+    assert run_actions(held_program, "hold", "cut", "show") == "[(('first', 0, []), ('kept', 0, []))]\n"
+    assert run_actions(held_program, "bump", "bump", "show") == "[(('first', 0, []), ('bumped', 2, []))]\n"
+
+
+def test_a_node_handed_from_one_field_to_a_new_node_keeps_its_changes(held_program: Path) -> None:
+    shown = run_actions(held_program, "hold", "cut", "hand-over", "show")
+    assert shown == "[(('first', 0, []), None), (('second', 0, []), ('kept', 10, []))]\n"
+
+
+def test_a_node_kept_by_a_field_keeps_its_edges_and_the_nodes_beyond_them(held_program: Path) -> None:
+    assert run_actions(held_program, "hold-tree", "show") == "[(('first', 0, []), ('sub', 0, [('leaf', 0)]))]\n"
+    assert run_actions(held_program, "bump-leaf", "show") == "[(('first', 0, []), ('sub', 0, [('leaf', 1)]))]\n"
+
+
+def test_a_node_no_field_holds_any_more_is_deleted_from_the_file(held_program: Path) -> None:
+    run_actions(held_program, "hold", "cut", "hand-over")
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 3  # first, second, kept
+    assert run_actions(held_program, "release", "show") == "[(('first', 0, []), None), (('second', 0, []), None)]\n"
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 2
+    run_actions(held_program, "hold-tree")  # a new first holding sub, with its leaf
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 5
+    run_actions(held_program, "release")
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 3  # sub and leaf went together
+    assert len(stored_ids(held_file(held_program), "edge_blocks")) == 3  # root's three edges
+
+
+def test_deleted_edges_and_the_nodes_they_cut_off_are_deleted_from_the_file(held_program: Path) -> None:
+    assert run_actions(held_program, "chain", "show") == "[(('a', 0, [('b', 0), ('c', 0)]), None)]\n"
+    assert run_actions(held_program, "unlink", "show") == "[(('a', 0, [('c', 0)]), None)]\n"
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 3  # a, c, d
+    assert len(stored_ids(held_file(held_program), "edge_blocks")) == 3  # root->a, a->c, c->d
+    assert run_actions(held_program, "destroy", "show") == "[(('a', 0, [('c', 0)]), None)]\n"
+    assert len(stored_ids(held_file(held_program), "node_blocks")) == 2  # d lost its only edge
+    assert len(stored_ids(held_file(held_program), "edge_blocks")) == 2
+
+
 # --- persistence: the store itself -----------------------------------------------------------
 
 
@@ -772,6 +889,37 @@ def test_values_json_cannot_hold_round_trip_and_a_member_may_change_form(store_p
     loaded_store.commit(loaded)
     again_first, again_second = osp.edge_ref(reload(store_path))
     assert again_first.neighbours[0] is again_second and again_first.neighbours[1] == {"n": float("inf")}
+
+
+def test_a_node_deleted_by_one_commit_and_connected_again_is_written_by_the_next(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    a, b = Place("a"), Place("b")
+    osp.connect(root, [a, b])
+    store.commit(root)
+    osp.disconnect(root, b)
+    store.commit(root)
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == ["a"]
+    osp.connect(root, b)
+    b.name = "b again"
+    store.commit(root)
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == ["a", "b again"]
+
+
+def test_an_edge_held_by_a_field_keeps_its_ends_and_their_edge_order(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    holder, x, y, z = Place("holder"), Place("x"), Place("y"), Place("z")
+    osp.connect(x, z, edge=Trail(km=1.0))
+    osp.connect(x, y, edge=Trail(km=2.0))
+    holder.neighbours = [osp.edge_ref(x, edges=True)[1]]  # x -> y, connected after x -> z
+    osp.connect(root, holder)
+    store.commit(root)
+    (loaded_holder,) = osp.edge_ref(reload(store_path))
+    (held,) = loaded_holder.neighbours
+    loaded_x = edge_source(held)
+    assert (held.km, loaded_x.name, edge_target(held).name) == (2.0, "x", "y")
+    assert [edge.km for edge in osp.edge_ref(loaded_x, edges=True)] == [1.0, 2.0]
 
 
 def test_a_graph_file_of_the_earlier_format_is_refused_with_what_to_do(store_path: Path) -> None:

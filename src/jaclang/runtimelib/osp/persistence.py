@@ -11,6 +11,12 @@ values (see :mod:`jaclang.runtimelib.osp.codec`) and, for edges, their ends. A
 run's new objects go into new blocks, a few rows for a whole tree; a member
 never moves to another block. Root is not stored: it is always node 1.
 
+What is kept: every node connected to root, the nodes and edges the fields of
+kept objects refer to, and everything connected to those, found to a fixed point
+(writing one object's fields may keep another). A loaded object found to be kept
+only after its block was compared is compared on its own, so its changes are
+written however late it turns out to be kept.
+
 Types are rows of their own (module, qualified name, field names). On load a
 class is found again by module and qualified name; fields are matched by name:
 a field the class gained takes its default, a field it lost is dropped (and not
@@ -162,6 +168,17 @@ class _Block:
     data: Data
     ends: str | None = None  # edge blocks: JSON [sources, targets, positions of undirected edges]
     dropped: frozenset[int] = frozenset()  # positions of edges whose end another run deleted
+
+
+class _Review:
+    """A loaded block's members compared with their stored form: position -> changed state."""
+
+    def __init__(self, block: _Block, is_edge: bool) -> None:
+        self.is_edge = is_edge
+        self.stored_types, self.stored_entries = decode_entries(block.types, block.data)
+        self.stored_ends: list[Any] = _decode_ends(block.ends, len(block.ids)) if is_edge else [None] * len(block.ids)  # type: ignore[arg-type]
+        self.compared: set[int] = set()
+        self.changed: dict[int, tuple[int, Entry, Any]] = {}
 
 
 def _ends_of(edges: list[Any]) -> str:
@@ -397,8 +414,17 @@ class _Commit:
         self.node_ids = itertools.count(self.counter("next_node_id", ROOT_ID + 1))
         self.edge_ids = itertools.count(self.counter("next_edge_id", 1))
         self.given_ids: list[Any] = []  # objects that got an id in this commit (taken back if it fails)
-        self.pending_nodes: list[Any] = []
+        self.pending_nodes: list[Any] = []  # new objects still to be written
         self.pending_edges: list[Any] = []
+        # Objects first kept by a field after the pass over the loaded blocks may have begun:
+        # held nodes still need their edges followed, loaded ones their stored form compared.
+        self.held_nodes: list[Any] = []
+        self.late_nodes: list[Any] = []
+        self.late_edges: list[Any] = []
+        self.node_reviews: list[_Review | None] = []  # per loaded block: None when stored as it is
+        self.edge_reviews: list[_Review | None] = []
+        self.positions: dict[bool, dict[int, tuple[int, int]]] = {}  # per kind: id -> (block, position)
+        self.removed: list[Any] = []  # loaded members this commit deletes from the file
         self.node_blocks: list[_Block] = []  # the store's blocks once this commit is in the file
         self.edge_blocks: list[_Block] = []
 
@@ -424,21 +450,20 @@ class _Commit:
 
     # --- which objects ----------------------------------------------------------------------
 
-    def reachable(self) -> tuple[list[Any], list[Any]]:
-        """Every node connected to root (through edges either way) and every edge among them, marked."""
+    def connected(self, starts: list[Any]) -> tuple[list[Any], list[Any]]:
+        """The marked ``starts`` and every unmarked node connected to them (through edges either
+        way), with the unmarked edges among them; everything returned is marked."""
         token = self.token
-        root = self.root
-        root._jac_mark = token
-        root._jac_id = ROOT_ID
-        nodes = [root]
+        nodes = list(starts)
         edges: list[Any] = []
         add_node, add_edge = nodes.append, edges.append
         for node in nodes:  # grows while it is read: breadth first
             for edge in node._jac_edges:
                 far = edge._jac_source
                 if far is node:  # each edge is taken once, from its source
-                    edge._jac_mark = token
-                    add_edge(edge)
+                    if edge._jac_mark is not token:  # a field may have kept it already
+                        edge._jac_mark = token
+                        add_edge(edge)
                     far = edge._jac_target
                 if far._jac_mark is not token:
                     far._jac_mark = token
@@ -452,47 +477,79 @@ class _Commit:
     def reference(self, value: Any) -> tuple[str, int] | None:
         """Pickle hook: a node or edge inside a field is kept, and stored as its id."""
         if isinstance(value, Node):
-            return ("n", self.keep(value, self.node_ids, self.pending_nodes))
+            return ("n", self.keep(value, is_edge=False))
         if isinstance(value, Edge) and value._jac_source is not None:
             for end in (value._jac_source, value._jac_target):
-                self.keep(end, self.node_ids, self.pending_nodes)
-            return ("e", self.keep(value, self.edge_ids, self.pending_edges))
+                self.keep(end, is_edge=False)
+            self.follow_held()  # new edges get ids in connection order, this one with the rest
+            return ("e", self.keep(value, is_edge=True))
         return None
 
-    def keep(self, instance: Any, ids: Any, pending: list[Any]) -> int:
-        """Keep an object reached through a field; a new one gets an id and is queued for writing."""
-        instance._jac_mark = self.token
+    def keep(self, instance: Any, is_edge: bool) -> int:
+        """Keep an object reached through a field: its id (a new one gets one, to be written).
+
+        The first time, a node's edges are queued to be followed (what it is connected to is
+        kept with it), and a loaded object to be compared with its stored form: its block may
+        already have been looked at while it was not yet known to be kept.
+        """
+        if instance._jac_mark is not self.token:
+            instance._jac_mark = self.token
+            if not is_edge:
+                self.held_nodes.append(instance)
+            if instance._jac_id is not None:
+                (self.late_edges if is_edge else self.late_nodes).append(instance)
         row_id = instance._jac_id
         if row_id is None:
-            row_id = next(ids)
+            row_id = next(self.edge_ids if is_edge else self.node_ids)
             self.give_ids([instance], [row_id])
-            pending.append(instance)
+            (self.pending_edges if is_edge else self.pending_nodes).append(instance)
         return row_id
+
+    def follow_held(self) -> None:
+        """Keep what the nodes kept by fields are connected to."""
+        if self.held_nodes:
+            held, self.held_nodes = self.held_nodes, []
+            nodes, edges = self.connected(held)
+            found = nodes[len(held) :]  # the held ones are queued already
+            self.late_nodes += [node for node in found if node._jac_id is not None]
+            self.late_edges += [edge for edge in edges if edge._jac_id is not None]
+            self.add_new(found, edges)
+
+    def add_new(self, nodes: list[Any], edges: list[Any]) -> None:
+        """Give the new objects among those kept an id, and queue them for writing."""
+        new_nodes = list(itertools.compress(nodes, [row_id is None for row_id in map(_get_id, nodes)]))
+        self.give_ids(new_nodes, self.node_ids)
+        self.pending_nodes += new_nodes
+        # New edges get ids in the order they were connected, which keeps each node's edge order.
+        new_edges = sorted(itertools.compress(edges, [row_id is None for row_id in map(_get_id, edges)]), key=_get_seq)
+        self.give_ids(new_edges, self.edge_ids)
+        self.pending_edges += new_edges
 
     # --- writing ----------------------------------------------------------------------------
 
     def run(self) -> None:
         """Write new objects in new blocks, rewrite the loaded blocks that changed, in this transaction."""
-        nodes, edges = self.reachable()
-        is_new = [row_id is None for row_id in map(_get_id, nodes)]
-        new_nodes = list(itertools.compress(nodes, is_new))
-        self.give_ids(new_nodes, self.node_ids)
-        # New edges get ids in the order they were connected, which keeps each node's edge order.
-        new_edges = sorted(itertools.compress(edges, [row_id is None for row_id in map(_get_id, edges)]), key=_get_seq)
-        self.give_ids(new_edges, self.edge_ids)
-        node_changes = [self.changes(block, is_edge=False) for block in self.store.node_blocks]
-        edge_changes = [self.changes(block, is_edge=True) for block in self.store.edge_blocks]
-        self.pending_nodes += new_nodes
-        self.pending_edges += new_edges
-        while self.pending_nodes or self.pending_edges:  # writing fields may reach more objects
+        root = self.root
+        root._jac_mark = self.token
+        root._jac_id = ROOT_ID
+        self.add_new(*self.connected([root]))
+        # Comparing and writing fields may keep more objects (``keep``): follow them until none is left.
+        self.node_reviews = [self.review(block, is_edge=False) for block in self.store.node_blocks]
+        self.edge_reviews = [self.review(block, is_edge=True) for block in self.store.edge_blocks]
+        while self.pending_nodes or self.pending_edges or self.held_nodes or self.late_nodes or self.late_edges:
+            self.follow_held()
             batch, self.pending_nodes = self.pending_nodes, []
             self.write_new(batch, is_edge=False)
             batch, self.pending_edges = self.pending_edges, []
             self.write_new(batch, is_edge=True)
-        for block, changed in zip(self.store.node_blocks, node_changes):
-            self.node_blocks.append(self.rewrite(block, changed, is_edge=False))
-        for block, changed in zip(self.store.edge_blocks, edge_changes):
-            self.edge_blocks.append(self.rewrite(block, changed, is_edge=True))
+            batch, self.late_nodes = self.late_nodes, []
+            self.review_late(batch, is_edge=False)
+            batch, self.late_edges = self.late_edges, []
+            self.review_late(batch, is_edge=True)
+        for block, review in zip(self.store.node_blocks, self.node_reviews):
+            self.node_blocks.append(self.rewrite(block, review.changed if review else None, is_edge=False))
+        for block, review in zip(self.store.edge_blocks, self.edge_reviews):
+            self.edge_blocks.append(self.rewrite(block, review.changed if review else None, is_edge=True))
         self.node_blocks = [block for block in self.node_blocks if block.ids]
         self.edge_blocks = [block for block in self.edge_blocks if block.ids]
         self.save_counters()
@@ -516,8 +573,8 @@ class _Commit:
         cursor = self.connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})", values)
         block.row_id = cursor.lastrowid
 
-    def changes(self, block: _Block, is_edge: bool) -> dict[int, tuple[int, Entry, Any]] | None:
-        """The members of a loaded block whose type, fields or ends changed: position -> new state.
+    def review(self, block: _Block, is_edge: bool) -> _Review | None:
+        """Compare a loaded block's kept members with their stored form.
 
         None when the block is stored exactly as it is now (the common case, checked in bulk).
         """
@@ -528,24 +585,52 @@ class _Commit:
             types, data = encode_members(members, self.type_id, field_names, self.reference)
             if types == block.types and data == block.data and (not is_edge or _ends_of(members) == block.ends):
                 return None
-        stored_types, stored_entries = decode_entries(block.types, block.data)
-        stored_ends = _decode_ends(block.ends, len(members)) if is_edge else None
-        changed: dict[int, tuple[int, Entry, Any]] = {}
+        review = _Review(block, is_edge)
         for position, member in enumerate(members):
-            if member is None or member._jac_mark is not token:
+            if member is not None and member._jac_mark is token:
+                self.compare(review, position, member)
+        return review
+
+    def compare(self, review: _Review, position: int, member: Any) -> None:
+        """Note a kept member as changed in its block's review if its type, fields or ends differ."""
+        if position in review.compared:
+            return
+        review.compared.add(position)
+        cls = type(member)
+        type_id = self.type_id(cls)
+        entry = member_entry(member, field_names(cls), self.reference)
+        ends = (member._jac_source._jac_id, member._jac_target._jac_id, bool(member._jac_undirected)) if review.is_edge else None
+        if type_id != review.stored_types[position] or not same_entry(review.stored_entries[position], entry) or ends != review.stored_ends[position]:
+            review.changed[position] = (type_id, entry, ends)
+
+    def review_late(self, members: list[Any], is_edge: bool) -> None:
+        """Compare loaded members that were found to be kept after their block was reviewed."""
+        if not members:
+            return
+        blocks = self.store.edge_blocks if is_edge else self.store.node_blocks
+        reviews = self.edge_reviews if is_edge else self.node_reviews
+        positions = self.positions.get(is_edge)
+        if positions is None:  # built only when a field keeps a loaded object
+            positions = self.positions[is_edge] = {
+                row_id: (index, position) for index, block in enumerate(blocks) for position, row_id in enumerate(block.ids)
+            }
+        for member in members:
+            found = positions.get(member._jac_id)
+            if found is None:  # not in this store's file (kept by another store): nothing to compare
                 continue
-            cls = type(member)
-            type_id = self.type_id(cls)
-            entry = member_entry(member, field_names(cls), self.reference)
-            ends = (member._jac_source._jac_id, member._jac_target._jac_id, bool(member._jac_undirected)) if is_edge else None
-            if type_id != stored_types[position] or not same_entry(stored_entries[position], entry) or (is_edge and ends != stored_ends[position]):
-                changed[position] = (type_id, entry, ends)
-        return changed
+            index, position = found
+            if blocks[index].members[position] is not member:
+                continue
+            review = reviews[index]
+            if review is None:  # a block stored as it is has every member kept already
+                review = reviews[index] = _Review(blocks[index], is_edge)
+            self.compare(review, position, member)
 
     def rewrite(self, block: _Block, changed: dict[int, tuple[int, Entry, Any]] | None, is_edge: bool) -> _Block:
         """Apply this run's changes and removals to a block as it is in the file now; the block after."""
         token = self.token
         removed = [position for position, member in enumerate(block.members) if member is not None and member._jac_mark is not token]
+        self.removed += [block.members[position] for position in removed]
         removed += block.dropped
         if not changed and not removed:
             return block
@@ -600,6 +685,11 @@ class _Commit:
         _set_all(self.given_ids, "_jac_id", itertools.repeat(None))
 
     def adopt(self) -> None:
-        """The transaction committed: the store now knows the blocks as they are in the file."""
+        """The transaction committed: the store now knows the blocks as they are in the file.
+
+        Objects it deleted from the file are new again, so one that is kept by a later commit
+        of this store (connected to root again) is written afresh.
+        """
         self.store.node_blocks = self.node_blocks
         self.store.edge_blocks = self.edge_blocks
+        _set_all(self.removed, "_jac_id", itertools.repeat(None))
