@@ -12,6 +12,10 @@ Numbers written as strings (``"7"``) stay accepted. This covers builtins,
 dataclasses, Jac ``obj``s and TypedDicts; a Pydantic model (or Pydantic dataclass)
 is validated by its own validator and keeps its own configuration, as do parts
 that set ``strict`` or ``allow_inf_nan`` themselves.
+
+Pydantic is imported when a type other than ``str`` is first built (a text reply
+is only stripped), so a program whose ``by llm()`` functions return text does not
+pay for it.
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ import typing
 from functools import lru_cache
 from typing import Any
 
-from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
-from pydantic_core import CoreSchema, SchemaValidator
-from pydantic_core import core_schema as cs
+from typing import TYPE_CHECKING
 
 from byllm.errors import ConfigurationError
 from byllm.reply_json import MAX_REPLY_CHARS, ReplyJSONError, fenced_blocks, json_values
-from byllm.schema import json_schema, type_name
+from byllm.schema import type_name
+
+if TYPE_CHECKING:
+    from pydantic import PydanticSchemaGenerationError, TypeAdapter
+    from pydantic_core import CoreSchema, SchemaValidator
 
 
 class ReplyMismatch(ValueError):
@@ -54,13 +60,38 @@ class OutputType:
         self.annotation = annotation
         self.name = type_name(annotation)
         self.is_text = annotation is str
-        try:
-            self.adapter: TypeAdapter = TypeAdapter(_pydantic_compatible(annotation))
-        except PydanticSchemaGenerationError as error:
-            raise ConfigurationError(_unsupported_type_message(self.name, error)) from None
-        self.validator = SchemaValidator(reply_core_schema(self.adapter.core_schema))
+        self._adapter: TypeAdapter | None = None
+        self._validator: SchemaValidator | None = None
         self._schema: dict[str, Any] | None = None
         self.has_enums = _mentions_enum(annotation)
+        if not self.is_text:  # a type Pydantic cannot build is reported when the call starts
+            self._build()
+
+    def _build(self) -> None:
+        """Build the Pydantic adapter and the reply validator of the type."""
+        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+        from pydantic_core import SchemaValidator
+
+        skip_pydantic_plugin_scan()
+        try:
+            self._adapter = TypeAdapter(_pydantic_compatible(self.annotation))
+        except PydanticSchemaGenerationError as error:
+            raise ConfigurationError(_unsupported_type_message(self.name, error)) from None
+        self._validator = SchemaValidator(reply_core_schema(self._adapter.core_schema))
+
+    @property
+    def adapter(self) -> TypeAdapter:
+        """Pydantic's adapter of the type (built on first use for ``str``)."""
+        if self._adapter is None:
+            self._build()
+        return self._adapter  # type: ignore[return-value]
+
+    @property
+    def validator(self) -> SchemaValidator:
+        """The validator of replies (Pydantic's, adjusted by :func:`reply_core_schema`)."""
+        if self._validator is None:
+            self._build()
+        return self._validator  # type: ignore[return-value]
 
     @property
     def schema(self) -> dict[str, Any] | None:
@@ -68,7 +99,9 @@ class OutputType:
         if self.is_text:
             return None
         if self._schema is None:
-            self._schema = json_schema(self.adapter)
+            from byllm.schema_generator import sem_json_schema
+
+            self._schema = sem_json_schema(self.adapter)
         return self._schema
 
     def parse(self, reply: str) -> Any:
@@ -83,6 +116,8 @@ class OutputType:
                 f"The reply is {len(reply):,} characters long; at most {MAX_REPLY_CHARS:,} are read. "
                 f"Reply with the {self.name} value only"
             )
+        from pydantic_core import ValidationError
+
         text = reply.strip()
         try:
             return self.validator.validate_json(text)
@@ -108,6 +143,8 @@ class OutputType:
 
     def validate(self, data: Any) -> Any:
         """Validate Python data (already decoded) against the type; enum names accepted."""
+        from pydantic_core import ValidationError
+
         try:
             return self.validator.validate_python(data)
         except ValidationError:
@@ -119,11 +156,33 @@ class OutputType:
             return self.validator.validate_python(renamed)
 
     def check(self, value: Any) -> Any:
-        """Check a ready-made (non-text) value against the type; return the validated value."""
+        """Check a ready-made value against the type; return the validated value."""
+        from pydantic_core import ValidationError
+
         try:
             return self.validate(value)
         except ValidationError as error:
             raise ReplyMismatch(_feedback(error, self.name)) from None
+
+
+@lru_cache(maxsize=1)
+def skip_pydantic_plugin_scan() -> None:
+    """Tell Pydantic it has no plugins when jac's cached entry-point list shows none is installed.
+
+    The first validator Pydantic builds looks for its plugins (entry-point group
+    ``pydantic``) by reading the metadata of every installed distribution: tens
+    of milliseconds at start-up. jac keeps that list cached per ``sys.path``
+    (:mod:`jaclang.runtimelib.entry_points`); when it has no ``pydantic`` entry
+    point, Pydantic's own scan would find none either, so its plugin list is set
+    to the empty result before it looks. With a plugin installed (or an unknown
+    Pydantic whose loader differs) nothing is changed and Pydantic loads it as usual.
+    """
+    from jaclang.runtimelib.entry_points import group_entry_points
+    from pydantic.plugin import _loader  # Pydantic 2's plugin loader; get_plugins() keeps its result in _plugins
+
+    group = getattr(_loader, "PYDANTIC_ENTRY_POINT_GROUP", "pydantic")
+    if getattr(_loader, "_plugins", False) is None and not group_entry_points(group):
+        _loader._plugins = {}
 
 
 def _unsupported_type_message(return_type: str, error: PydanticSchemaGenerationError) -> str:
@@ -202,6 +261,8 @@ def _number_without_booleans(schema: dict[str, Any], kind: str) -> CoreSchema:
     The gate is strict about the type and lax about strings; ``schema`` (constraints,
     finiteness) then applies to the number that passed.
     """
+    from pydantic_core import core_schema as cs
+
     if kind == "int":
         gate = cs.union_schema(
             [
@@ -276,18 +337,20 @@ def _bare_scalar(text: str) -> Any:
 
 
 def _most_telling(
-    candidate_error: Exception | None, whole_reply_error: ValidationError, scalar_error: Exception | None
+    candidate_error: Exception | None, whole_reply_error: Exception, scalar_error: Exception | None
 ) -> Exception:
     """The error to show the model: about the JSON it sent, else about its words."""
     if candidate_error is not None:
         return candidate_error
-    whole_reply_was_json = whole_reply_error.errors(include_url=False)[0]["type"] != "json_invalid"
+    whole_reply_was_json = whole_reply_error.errors(include_url=False)[0]["type"] != "json_invalid"  # type: ignore[attr-defined]
     if whole_reply_was_json or scalar_error is None:
         return whole_reply_error
     return scalar_error
 
 
 def _feedback(error: Exception, expected: str) -> str:
+    from pydantic_core import ValidationError
+
     if isinstance(error, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"

@@ -23,8 +23,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic_core import from_json
-
 MAX_REPLY_CHARS = 64 * 1024 * 1024
 MAX_DEPTH = 201  # what Pydantic's JSON parser (jiter) reads; checked by the tests
 MAX_CANDIDATES = 1000
@@ -61,6 +59,8 @@ def loads(text: str, *, max_chars: int = MAX_REPLY_CHARS) -> Any:
     Unlike ``json.loads`` it never raises ``RecursionError``, refuses ``NaN`` and
     ``Infinity`` and lone surrogates, and caps the size. Raises :class:`ReplyJSONError`.
     """
+    from pydantic_core import from_json  # imported by the first typed reply, not by every program
+
     check_size(text, max_chars)
     try:
         return from_json(text, allow_inf_nan=False)

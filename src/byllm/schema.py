@@ -1,4 +1,9 @@
-"""JSON schemas and readable names for Python types, with ``sem`` texts as descriptions."""
+"""JSON schemas and readable names for Python types, with ``sem`` texts as descriptions.
+
+Every prompt reads names and descriptions from here, so this module does not
+import Pydantic: the JSON schema itself is made by :mod:`byllm.schema_generator`,
+imported when a typed return first needs one.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ import inspect
 import re
 import types
 import typing
-from typing import Any
-
-from pydantic import TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
+from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.semstr import get_sem
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 
 def class_meaning(cls: type) -> str | None:
@@ -37,86 +41,20 @@ def _own_description(cls: type) -> str | None:
     return inspect.cleandoc(doc)
 
 
-_ENUM_DESCRIPTION = "x-byllm-description"
-
-
-class SemJsonSchema(GenerateJsonSchema):
-    """Pydantic's schema generator, adding ``sem`` texts of classes, fields and members."""
-
-    def _describe_object(self, schema: JsonSchemaValue, cls: type) -> JsonSchemaValue:
-        description = _own_description(cls)
-        if description:
-            schema["description"] = description
-        for name, field_schema in schema.get("properties", {}).items():
-            text = get_sem(cls, name)
-            if text:
-                field_schema["description"] = text
-        return schema
-
-    def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
-        """Dataclass (and Jac ``obj``) schema with field meanings."""
-        return self._describe_object(super().dataclass_schema(schema), schema["cls"])
-
-    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
-        """Pydantic model schema with ``sem`` field meanings."""
-        return self._describe_object(super().model_schema(schema), schema["cls"])
-
-    def typed_dict_schema(self, schema: core_schema.TypedDictSchema) -> JsonSchemaValue:
-        """TypedDict schema with ``sem`` key meanings."""
-        result = super().typed_dict_schema(schema)
-        cls = schema.get("cls")
-        return self._describe_object(result, cls) if cls is not None else result
-
-    def enum_schema(self, schema: core_schema.EnumSchema) -> JsonSchemaValue:
-        """Enum schema whose description lists what each member means."""
-        result = super().enum_schema(schema)
-        cls = schema["cls"]
-        lines = []
-        own = _own_description(cls)
-        if own:
-            lines.append(own)
-        for member in cls:
-            text = get_sem(cls, member.name)
-            if text:  # the member's name only when it differs from its value (the reply is the value)
-                same = str(member.value).lower() == member.name.lower()
-                lines.append(f"{member.value}: {text}" if same else f"{member.value!r} ({member.name}): {text}")
-        # Pydantic sets an enum's description from its docstring after this method
-        # runs; the full text is kept aside and put in place by json_schema().
-        result[_ENUM_DESCRIPTION] = "\n".join(lines)
-        return result
-
-
 def json_schema(adapter: TypeAdapter) -> dict[str, Any]:
     """The JSON schema of an adapter's type, with sem descriptions and without Pydantic's titles."""
-    return _without_titles(adapter.json_schema(schema_generator=SemJsonSchema))
+    from byllm.schema_generator import sem_json_schema
+
+    return sem_json_schema(adapter)
 
 
-def _without_titles(node: Any) -> Any:
-    """``node`` without ``title`` keys (a field *named* title, under ``properties``, stays).
+def __getattr__(name: str) -> Any:
+    """``SemJsonSchema``, imported from :mod:`byllm.schema_generator` on first use (it subclasses Pydantic's generator)."""
+    if name == "SemJsonSchema":
+        from byllm.schema_generator import SemJsonSchema
 
-    Also puts each enum's full description (its meaning and its members') in place.
-    """
-    if isinstance(node, list):
-        return [_without_titles(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    cleaned: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key == _ENUM_DESCRIPTION:
-            if value:
-                cleaned["description"] = value
-            else:
-                cleaned.pop("description", None)
-            continue
-        if key == "description" and _ENUM_DESCRIPTION in node:
-            continue
-        if key in ("properties", "$defs") and isinstance(value, dict):
-            cleaned[key] = {name: _without_titles(item) for name, item in value.items()}
-        else:
-            cleaned[key] = _without_titles(value)
-    return cleaned
+        return SemJsonSchema
+    raise AttributeError(f"module 'byllm.schema' has no attribute {name!r}")
 
 
 _JSON_TYPE_NAMES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "null": "null"}
