@@ -19,6 +19,7 @@ Limits (module constants; each function takes them as keyword arguments):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -100,7 +101,13 @@ _PLAIN = r'[^"\[\]{}]++'
 _STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 
 
+@functools.cache
 def _inside_pattern(with_strings: bool) -> re.Pattern[str]:
+    """The pattern one match of the bracket search takes; ``with_strings=False`` once a string never closes.
+
+    Compiled on first use: Python's regular-expression compiler takes milliseconds
+    over these nested groups, and a program whose replies are text never needs them.
+    """
     atoms = [_PLAIN, _STRING] if with_strings else [_PLAIN]
     group = ""
     for _ in range(_GROUP_DEPTH):
@@ -109,9 +116,6 @@ def _inside_pattern(with_strings: bool) -> re.Pattern[str]:
     return re.compile("(?:" + "|".join([*atoms, group]) + ")*+", re.DOTALL)
 
 
-_INSIDE = _inside_pattern(with_strings=True)
-# Used once a string is known never to close: every later quote starts such a string.
-_INSIDE_WITHOUT_STRINGS = _inside_pattern(with_strings=False)
 _CLOSER_OF = {"[": "]", "{": "}"}
 # A structure left open at the end is searched inside only when it is this short:
 # a stray bracket in prose, not a huge truncated value.
@@ -159,9 +163,9 @@ def _bracket_structures(text: str, *, max_depth: int, max_steps: int) -> Iterato
             return
         if start < unterminated_from:
             # A string may close on the quote at unterminated_from, never after it.
-            inside, limit = _INSIDE, min(length, unterminated_from + 1)
-        else:
-            inside, limit = _INSIDE_WITHOUT_STRINGS, length
+            inside, limit = _inside_pattern(with_strings=True), min(length, unterminated_from + 1)
+        else:  # every later quote starts a string that never closes
+            inside, limit = _inside_pattern(with_strings=False), length
         open_brackets = [text[start]]
         open_positions = [start]
         position = start + 1
