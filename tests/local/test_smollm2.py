@@ -18,7 +18,7 @@ import pytest
 
 from byllm.errors import ByLLMError
 from byllm.lib import Model, by, sem
-from byllm.providers.local import DEFAULT_MAX_ITEMS, InProcessModelProvider, LocalServer, running_servers
+from byllm.providers.local import DEFAULT_MAX_ITEMS, InProcessModelProvider, LocalServer, ServerOptions, running_servers
 
 pytestmark = pytest.mark.local_model
 
@@ -215,3 +215,15 @@ def test_models_and_threads_share_one_server_per_model_file(llm: Model) -> None:
     assert len(results) == 2 and all(isinstance(value, int) for value in results)
     assert list(running_servers()) == [llm.provider.model_file]
     assert by_path.provider.server() is server_of(llm)
+
+
+def test_servers_that_answered_no_request_stop(llm: Model) -> None:
+    # xllamacpp hung freeing a server that never answered a request (from the second one a process loads):
+    # a program stopping such a server, or exiting, hung. Stopped on a thread, so a regression fails, not hangs.
+    for _ in range(2):
+        idle = LocalServer(llm.provider.model_file, ServerOptions())
+        idle.start()
+        stopper = threading.Thread(target=idle.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=60)
+        assert not stopper.is_alive() and not idle.running

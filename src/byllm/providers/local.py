@@ -199,7 +199,10 @@ class LocalServer:
 
     def stop(self) -> None:
         """Stop serving and free the model (llama.cpp stops when its server object goes away)."""
-        server, self._server, self._address = self._server, None, None
+        server, address = self._server, self._address
+        self._server, self._address = None, None
+        if server is not None and address is not None:
+            answer_one_request(address)
         del server
 
     def chat_completion(self, body: dict[str, Any]) -> Any:
@@ -207,6 +210,18 @@ class LocalServer:
         if self._server is None:
             raise RuntimeError(f"the local server for {self.model_file.name} is not running")
         return self._server.handle_chat_completions(body)
+
+
+def answer_one_request(address: str) -> None:
+    """Have the server answer ``GET /health``: xllamacpp (2026.10) hangs freeing a server that never answered one."""
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
+    try:
+        with direct.open(address + "/health", timeout=5) as response:
+            response.read()
+    except OSError as error:  # stopping goes on; at worst it waits as it would have
+        logger.debug("local server at %s did not answer /health before stopping: %s", address, error)
 
 
 _servers: dict[Path, LocalServer] = {}
