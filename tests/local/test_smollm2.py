@@ -8,6 +8,8 @@ latency and tokens are in the call record. Skip with ``-m "not local_model"``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ import pytest
 
 from byllm.errors import ByLLMError
 from byllm.lib import Model, by, sem
-from byllm.providers.local import DEFAULT_MAX_ITEMS, InProcessModelProvider, LocalServer, ServerOptions, running_servers
+from byllm.providers.local import DEFAULT_MAX_ITEMS, InProcessModelProvider, LocalServer, running_servers
 
 pytestmark = pytest.mark.local_model
 
@@ -217,13 +219,22 @@ def test_models_and_threads_share_one_server_per_model_file(llm: Model) -> None:
     assert by_path.provider.server() is server_of(llm)
 
 
+STOP_IDLE_SERVERS = """
+from pathlib import Path
+import sys
+from byllm.providers.local import LocalServer, ServerOptions
+for _ in range(2):
+    idle = LocalServer(Path(sys.argv[1]), ServerOptions())
+    idle.start()
+    idle.stop()
+print("stopped")
+"""
+
+
 def test_servers_that_answered_no_request_stop(llm: Model) -> None:
-    # xllamacpp hung freeing a server that never answered a request (from the second one a process loads):
-    # a program stopping such a server, or exiting, hung. Stopped on a thread, so a regression fails, not hangs.
-    for _ in range(2):
-        idle = LocalServer(llm.provider.model_file, ServerOptions())
-        idle.start()
-        stopper = threading.Thread(target=idle.stop, daemon=True)
-        stopper.start()
-        stopper.join(timeout=60)
-        assert not stopper.is_alive() and not idle.running
+    # xllamacpp hung freeing a server that never answered a request (from the second one a process loads),
+    # holding the GIL: a program stopping such a server, or exiting, hung. In a child process, so a
+    # regression fails on the timeout instead of hanging the tests.
+    completed = subprocess.run([sys.executable, "-c", STOP_IDLE_SERVERS, str(llm.provider.model_file)],
+                               capture_output=True, text=True, timeout=180, check=False)
+    assert completed.returncode == 0 and completed.stdout.strip() == "stopped", completed.stderr[-2000:]
