@@ -15,6 +15,7 @@ sync or async, a retry or a tool turn, goes through :meth:`TypedCall.complete` /
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
@@ -51,7 +52,7 @@ def echoes_schema(text: str) -> bool:
     return bool(_SCHEMA_MARKERS.search(text[:20_000]))
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One completion of a call: what was sent and what came back."""
 
@@ -66,7 +67,7 @@ class Attempt:
     started_at: float = field(default_factory=time.time)  # wall-clock time it was sent (spans need it)
 
 
-@dataclass
+@dataclass(slots=True)
 class ToolTurn:
     """One tool call the model asked for, and what the tool answered."""
 
@@ -75,7 +76,7 @@ class ToolTurn:
     result: str
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     """Everything one ``by llm()`` call did; see :attr:`byllm.llm.Model.last_call`."""
 
@@ -264,7 +265,8 @@ class TypedCall:
             reply.add_done_callback(streamed)
             return
         attempt.reply = reply.text
-        attempt.tool_calls = list(reply.tool_calls)
+        if reply.tool_calls:
+            attempt.tool_calls = list(reply.tool_calls)
         attempt.usage = reply.usage
         attempt.latency = time.perf_counter() - started
 
@@ -304,10 +306,7 @@ class TypedCall:
 
     def set_messages(self, messages: list[Message]) -> None:
         """Send ``messages`` from the next completion on (in a new request: sent ones stay as they were)."""
-        request = object.__new__(CompletionRequest)
-        request.__dict__.update(self.request.__dict__)
-        request.messages = messages
-        self.request = request
+        self.request = dataclasses.replace(self.request, messages=messages)
 
     def fail_stream(self, error: BaseException) -> None:
         """End a call whose stream failed while it was read: the error goes on the attempt too."""
@@ -346,15 +345,14 @@ def _provider_takes_schema(model: Model, request: CompletionRequest) -> bool:
 def announce_finished(record: CallRecord) -> None:
     """Fire ``llm_call_finished``; a failing observer is logged, never raised into the call."""
     manager = machine.plugin_manager
-    hook = getattr(manager.hook, "llm_call_finished", None)
-    if hook is None:
-        return
     direct = manager.direct_implementation("llm_call_finished")
     try:
         if direct is not None:
             direct(record)
-        elif hook.get_hookimpls():
-            hook(record=record)
+        else:
+            hook = getattr(manager.hook, "llm_call_finished", None)
+            if hook is not None and hook.get_hookimpls():
+                hook(record=record)
     except Exception:  # an observer must not change the call's outcome
         logger.exception("a plugin's llm_call_finished failed for %s", record.function)
 
@@ -396,7 +394,7 @@ def start_stream(model: Model, caller: Callable, args: Mapping[str | int, object
             f"{meaning.qualified_name}: stream=True needs a function returning str, but it returns "
             f"{getattr(meaning.return_type, '__name__', meaning.return_type)!s}; drop stream=True to get a typed value"
         )
-    if model.param("tools"):
+    if model.call_settings().tools:
         raise ConfigurationError(
             f"{meaning.qualified_name}: stream=True cannot be combined with tools=[...]; use one or the other"
         )

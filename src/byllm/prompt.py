@@ -113,6 +113,9 @@ def object_header(instance: Any, excluded: frozenset[str]) -> list[str]:
     return lines
 
 
+PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None)})  # never media: no attribute lookup needed
+
+
 def _media_parts(value: Any) -> list[dict[str, Any]] | None:
     """Message parts of a media argument (anything with ``__llm_parts__``)."""
     render = getattr(value, "__llm_parts__", None)
@@ -148,7 +151,7 @@ def build_messages(
         prefixes = skeleton.input_prefixes
         for key, value in args.items():
             prefix = prefixes.get(key) if isinstance(key, str) else None
-            parts = _media_parts(value) if hasattr(value, "__llm_parts__") else None
+            parts = None if value.__class__ in PLAIN_VALUE_TYPES else _media_parts(value)
             if parts is not None:
                 media_count += 1
                 label = skeleton.parameter_labels.get(key, str(key)) if isinstance(key, str) else str(key)

@@ -30,7 +30,7 @@ class ToolCall:
     arguments: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """Token counts the provider reported for one completion."""
 
@@ -43,7 +43,7 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-@dataclass
+@dataclass(slots=True)
 class CompletionRequest:
     """Everything a provider needs for one completion.
 
@@ -61,7 +61,7 @@ class CompletionRequest:
     stream: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class CompletionReply:
     """A provider's answer: text and/or tool calls, usage, and the raw response.
 
@@ -114,8 +114,7 @@ class StreamingReply(CompletionReply):
     @classmethod
     def replay(cls, chunks: list[str], usage: Usage | None = None, model: str = "") -> StreamingReply:
         """A stream that yields ``chunks`` again (cached or scripted replies), usage on the last."""
-        pieces = [StreamChunk(text) for text in chunks] or [StreamChunk("")]
-        pieces[-1] = StreamChunk(pieces[-1].text, usage)
+        pieces: list[StreamChunk | str] = [*chunks[:-1], StreamChunk(chunks[-1] if chunks else "", usage)]
         return cls(pieces, model=model)
 
     def add_done_callback(self, callback: Callable[[StreamingReply], None]) -> None:
@@ -155,10 +154,16 @@ class StreamingReply(CompletionReply):
         source = self._source
         if not isinstance(source, Iterable):
             raise TypeError("this streamed reply is asynchronous: read it with `async for`")
-        take = self._take
-        for piece in source:
-            text = take(piece)
+        chunks = self.chunks
+        for piece in source:  # _take, inlined: this loop runs once per chunk
+            if piece.__class__ is str:
+                text = piece
+            else:
+                text = piece.text
+                if piece.usage is not None:
+                    self.usage = piece.usage
             if text:
+                chunks.append(text)
                 yield text
         self._finish()
 

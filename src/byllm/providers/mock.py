@@ -59,10 +59,10 @@ class MockProvider:
         """Stream the next output word by word, usage (zero tokens) on the last chunk."""
         output = self._take(request)
         text = output if isinstance(output, str) else str(output)
-        words = text.split(" ")
-        for index, word in enumerate(words):
-            last = index == len(words) - 1
-            yield StreamChunk(word if index == 0 else " " + word, Usage() if last else None)
+        first, *rest = text.split(" ")
+        pieces = [first, *[" " + word for word in rest]]
+        yield from pieces[:-1]
+        yield StreamChunk(pieces[-1], Usage())
 
     async def astream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
         """Async form of :meth:`stream`."""

@@ -19,10 +19,6 @@ ModelSource = Any  # a model, or a zero-argument callable returning one (evaluat
 BY_LLM_ATTRIBUTE = "__jac_by_llm__"
 
 
-def _resolve_model(source: ModelSource, lazy: bool) -> Any:
-    return source() if lazy else source
-
-
 def bind_arguments(signature: inspect.Signature, call_args: tuple, call_kwargs: dict) -> dict[str | int, object]:
     """Map a call's values to parameter names, defaults applied.
 
@@ -118,7 +114,7 @@ def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[
             async def async_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
                 caller, arguments = caller_and_args(call_args, call_kwargs)
                 try:
-                    result = call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                    result = call_llm(model_source() if lazy else model_source, caller, arguments)
                     if inspect.isawaitable(result):
                         result = await result
                 except Exception as error:
@@ -132,7 +128,7 @@ def llm_function(model_source: ModelSource, *, lazy: bool = False) -> Callable[[
             def sync_wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
                 caller, arguments = caller_and_args(call_args, call_kwargs)
                 try:
-                    return call_llm(_resolve_model(model_source, lazy), caller, arguments)
+                    return call_llm(model_source() if lazy else model_source, caller, arguments)
                 except Exception as error:
                     raise _user_facing(error)
 
