@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-import jaclang  # noqa: F401  (loads the plugin machine and byllm's own plugin)
+import jaclang  # noqa: F401  (the .jac importer; the plugins load with byllm.llm's plugin machine)
 
 if TYPE_CHECKING:
     from byllm.errors import ByLLMError, OutputConversionError

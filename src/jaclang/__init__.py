@@ -1,16 +1,35 @@
 """Jac: a language and runtime with meaning-typed ``by llm()`` functions.
 
-Importing :mod:`jaclang` installs the ``.jac`` module importer and loads every
-plugin registered under the ``jac`` entry-point group.
+Importing :mod:`jaclang` installs the ``.jac`` module importer. The plugins
+registered under the ``jac`` entry-point group are loaded when the plugin
+machine (:mod:`jaclang.runtimelib.machine`) is first imported: by the first
+``by llm()`` function, by ``jac`` commands that list or run plugins, or by
+``jaclang.plugin_manager``. A program that never asks for them does not pay for
+importing Pluggy and every plugin.
 """
 
 from __future__ import annotations
 
-from jaclang.runtimelib.machine import load_plugins, plugin_manager
+TYPE_CHECKING = False  # typing's own constant, without importing typing at every start
+if TYPE_CHECKING:
+    from typing import Any
+
+    from jaclang.runtimelib.machine import JacPluginManager
+
+    plugin_manager: JacPluginManager
 
 __version__ = "0.1.0"
 
 __all__ = ["plugin_manager", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``jaclang.plugin_manager``: the plugin machine's manager (imported, and plugins loaded, on first use)."""
+    if name == "plugin_manager":
+        from jaclang.runtimelib.machine import plugin_manager
+
+        return plugin_manager
+    raise AttributeError(f"module 'jaclang' has no attribute {name!r}")
 
 
 def _install_jac_importer() -> None:
@@ -22,7 +41,4 @@ def _install_jac_importer() -> None:
     install()
 
 
-# Plugins first: their imports then use the path finders Python already has,
-# before the .jac importer resets them.
-load_plugins()
 _install_jac_importer()

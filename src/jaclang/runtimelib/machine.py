@@ -2,7 +2,7 @@
 
 Plugins implement hooks marked with :data:`hookimpl` and are registered on
 :data:`plugin_manager`, either by hand or through the ``jac`` entry-point group
-(:func:`load_plugins`, run when :mod:`jaclang` is imported).
+(:func:`load_plugins`, run when this module is first imported).
 
 Hook specifications are declared in one place per package and added when the
 manager is built: jaclang's own below (:class:`JacMachineSpec`), other packages'
@@ -305,6 +305,10 @@ def load_plugins(manager: JacPluginManager | None = None) -> JacPluginManager:
 
 
 plugin_manager: JacPluginManager = new_plugin_manager()
+# Importing the machine loads the installed plugins: `from jaclang.runtimelib.machine import
+# plugin_manager` lists them, as the spec's example shows. Everything a plugin module imports
+# from here is defined above.
+load_plugins()
 
 
 def call_llm(model: Any, caller: Callable, args: dict[str | int, object]) -> object:
