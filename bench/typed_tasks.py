@@ -11,7 +11,7 @@ OpenAI-compatible endpoint the server presets are pointed at with ``base_url=``:
 - each of those with ``json_mode=False`` (no constrained decoding: the prompt
   describes the value), stopped at 256 tokens so a rambling reply ends.
 
-By default only ``local/`` and ``llamacpp/`` on and off run (about 10 minutes;
+By default only ``local/`` and ``llamacpp/`` on and off run (about 15 minutes, more under load;
 this is what ``bench/run_all.py`` runs); ``--all-presets`` runs all eleven
 (about 40-60 minutes on a shared 2-core machine).
 
