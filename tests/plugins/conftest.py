@@ -58,7 +58,7 @@ def isolated_settings(plugin_manager, tmp_path: Path, monkeypatch: pytest.Monkey
     cache.reset_counters()
     yield tmp_path
     cache.close_backends()
-    calllog.close_logs()
+    calllog.open_log.cache_clear()
     forget_settings()
     monkeypatch.undo()  # the variables a test set (maybe invalid ones), before the plugins are matched again
     tracing.use_tracer_provider(None)

@@ -21,7 +21,7 @@ from jaclang.runtimelib.machine import hookimpl
 from byllm.lib import Model
 from byllm.plugins import cache
 from byllm.plugins.cache import open_backend
-from byllm.plugins.cache.keys import cache_key, fingerprint, request_key
+from byllm.plugins.cache.keys import cache_key, fingerprint
 from byllm.plugins.cache.sqlite import SqliteCache
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolSpec, Usage
 from byllm.settings import reload_settings
@@ -57,7 +57,7 @@ def test_cache_survives_a_new_process(tmp_path: Path, provider, shout_with) -> N
     assert result.stdout.strip() == "1"  # "w0-0" came from this process's entry; "shared-0" was new
 
 
-def test_request_key_covers_model_parameters_messages_schema_and_tools() -> None:
+def test_cache_key_covers_model_parameters_messages_schema_and_tools(provider) -> None:
     base = CompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}], output_schema={"type": "string"})
     variants = [
         CompletionRequest(model="m", messages=[{"role": "user", "content": "hi!"}], output_schema={"type": "string"}),
@@ -67,19 +67,20 @@ def test_request_key_covers_model_parameters_messages_schema_and_tools() -> None
                           tools=[ToolSpec("search", "Search the web.", {"type": "object"})]),
         CompletionRequest(model="m2", messages=base.messages, output_schema={"type": "string"}),
     ]
-    key = request_key("test/m", base)
+    model = Model("test/m")
+    key = cache_key(model, base)
     reordered = CompletionRequest(model="m", messages=[{"content": "hi", "role": "user"}], output_schema={"type": "string"})
-    assert key == request_key("test/m", reordered)
-    assert request_key("other/m", base) != key
-    assert len({request_key("test/m", variant) for variant in variants} | {key}) == len(variants) + 1
+    assert key == cache_key(model, reordered)
+    assert cache_key(Model("test/other"), base) != key
+    assert len({cache_key(model, variant) for variant in variants} | {key}) == len(variants) + 1
 
 
-def test_credentials_enter_keys_only_as_fingerprints() -> None:
+def test_credentials_enter_keys_only_as_fingerprints(provider) -> None:
     secret = "sk-test-SECRET-1234567890"
     assert secret not in fingerprint(secret) and fingerprint(secret) == fingerprint(secret)
     first = CompletionRequest(model="m", messages=[], params={"authorization_token": "token-A"})
     second = CompletionRequest(model="m", messages=[], params={"authorization_token": "token-B"})
-    assert request_key("test/m", first) != request_key("test/m", second)  # not blanked to one value
+    assert cache_key(Model("test/m"), first) != cache_key(Model("test/m"), second)  # not blanked to one value
 
 
 class IdentityProvider:
@@ -189,7 +190,7 @@ def test_an_unusable_cache_degrades_to_no_cache_with_one_warning(
     elif damage == "read-only folder":
         folder.chmod(0o500)
     elif damage == "read-only file":
-        SqliteCache(target).close()
+        SqliteCache(target).set("k", "v")
         target.chmod(0o400)
     else:
         target.mkdir()
@@ -387,7 +388,7 @@ def test_jac_cache_stats_does_not_create_a_missing_file(tmp_path: Path, monkeypa
     assert jac(["cache", "stats"]) == 0
     assert "entries    0" in capsys.readouterr().out
     assert jac(["cache", "clear"]) == 0
-    assert "nothing to clear" in capsys.readouterr().out
+    assert "removed 0 cached replies" in capsys.readouterr().out
     assert not (tmp_path / "never.db").exists()
 
 

@@ -1,25 +1,17 @@
-"""The call log plugin: one SQLite row per ``by llm()`` call, read back by ``jac logs``.
-
-A row holds the time, function, model, parameters, the exact messages sent
-last (retry turns included), every completion (text, tool calls, usage,
-latency, cached or not, error), the tool turns, the value or the error, tokens,
-cost, latency, retries and whether the call streamed: all of it read from the
-finished :class:`~byllm.call.CallRecord`. Credentials are masked
-(:mod:`byllm.redact`) before anything is written; a failing log never fails
-a call. Off unless configured (``BYLLM_LOG``, the config file, ``Model(log=...)``).
-"""
+"""The call log plugin: one SQLite row per finished ``by llm()`` call, credentials masked, read by ``jac logs``."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.plugins.activation import features
+from byllm.plugins.cache.sqlite import SqliteFile
 from byllm.plugins.entry import CallLogPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings, parse_log_target
 
@@ -39,10 +31,6 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_by_time ON calls (time);
 """
-COLUMNS = (
-    "id", "time", "function", "model", "params", "messages", "replies", "tool_turns", "value", "error",
-    "input_tokens", "output_tokens", "cost", "latency_ms", "retries", "completions", "cached_completions", "streamed",
-)
 JSON_COLUMNS = frozenset({"params", "messages", "replies", "tool_turns", "value"})
 
 
@@ -69,35 +57,30 @@ class LoggedCall:
     cached_completions: int
     streamed: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """The row as JSON-ready data."""
-        return {column: getattr(self, column) for column in COLUMNS}
+
+COLUMNS = tuple(column.name for column in fields(LoggedCall))
 
 
-class CallLog:
+class CallLog(SqliteFile):
     """The call log database at one path."""
 
     def __init__(self, path: Path) -> None:
-        from byllm.plugins.cache.sqlite import SqliteFile
-
-        self.path = Path(path)
-        self._file = SqliteFile(self.path, SCHEMA)
+        super().__init__(path, SCHEMA)
 
     def add(self, row: dict[str, Any]) -> int:
-        """Append one call; return its id."""
+        """Append one call (a :func:`build_row`); return its id."""
         values = [json.dumps(row[column]) if column in JSON_COLUMNS else row[column] for column in COLUMNS[1:]]
         sql = f"INSERT INTO calls ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(values))})"
-        return int(self._file.connection().execute(sql, values).lastrowid or 0)
+        return int(self.execute(sql, values).lastrowid or 0)
 
     def _select(self, where: str, arguments: tuple[Any, ...]) -> list[LoggedCall]:
-        rows = self._file.connection().execute(f"SELECT {', '.join(COLUMNS)} FROM calls {where}", arguments)
-        return [
-            LoggedCall(**{
-                column: json.loads(value) if column in JSON_COLUMNS and value is not None else value
-                for column, value in zip(COLUMNS, row)
-            })
-            for row in rows
-        ]
+        found = []
+        for row in self.execute(f"SELECT {', '.join(COLUMNS)} FROM calls {where}", arguments):
+            values = dict(zip(COLUMNS, row))
+            for column in JSON_COLUMNS:
+                values[column] = None if values[column] is None else json.loads(values[column])
+            found.append(LoggedCall(**values))
+        return found
 
     def recent(
         self,
@@ -108,9 +91,9 @@ class CallLog:
         failed: bool | None = None,
         since: str | None = None,
     ) -> list[LoggedCall]:
-        """The latest calls, newest first; optionally only one function's (name or qualified-name suffix),
-        one model's, the failed (or the successful) ones, or those from ``since`` (an ISO time) on."""
-        conditions: list[str] = []
+        """The latest calls, newest first: only one function's (name or qualified-name suffix),
+        one model's, the failed (or successful) ones, or those from ``since`` (an ISO time) on, if given."""
+        conditions = ["1"]
         arguments: list[Any] = []
         if function:
             conditions.append("(function = ? OR function LIKE ?)")
@@ -123,72 +106,33 @@ class CallLog:
         if since:
             conditions.append("time >= ?")
             arguments.append(since)
-        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        return self._select(f"{where}ORDER BY id DESC LIMIT ?", (*arguments, limit))
+        return self._select(f"WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT ?", (*arguments, limit))
 
     def get(self, call_id: int) -> LoggedCall | None:
         """One call by id."""
         found = self._select("WHERE id = ?", (call_id,))
         return found[0] if found else None
 
-    def count(self) -> int:
-        """How many calls are logged."""
-        return int(self._file.connection().execute("SELECT COUNT(*) FROM calls").fetchone()[0])
-
     def clear(self) -> int:
         """Delete every logged call; return how many."""
-        return self._file.connection().execute("DELETE FROM calls").rowcount
-
-    def close(self) -> None:
-        """Close this thread's connection."""
-        self._file.close()
+        return self.execute("DELETE FROM calls").rowcount
 
 
-_logs: dict[Path, CallLog] = {}
-_lock = threading.Lock()
-
-
+@functools.cache
 def open_log(path: Path) -> CallLog:
-    """The call log at ``path``, opened once per process."""
-    with _lock:
-        log = _logs.get(path)
-        if log is None:
-            log = _logs[path] = CallLog(path)
-    return log
-
-
-def close_logs() -> None:
-    """Close and forget every open log (tests, or after changing locations)."""
-    with _lock:
-        for log in _logs.values():
-            log.close()
-        _logs.clear()
+    """The call log at ``path``, opened once per process (``open_log.cache_clear()`` forgets them)."""
+    return CallLog(path)
 
 
 def log_path(model: Model | None = None) -> Path | None:
     """Where ``model``'s calls are logged (call > model > environment > file), or ``None`` for off."""
     setting = None if model is None else model.param("log")
-    if setting is None:
-        return get_settings().log
-    return parse_log_target(setting, "log=")
+    return get_settings().log if setting is None else parse_log_target(setting, "log=")
 
 
-def _json_data(value: Any) -> Any:
-    from byllm.plugins.cache.keys import NotStorable, to_json_value
+def _attempt_data(attempt: Attempt) -> dict[str, Any]:
+    from byllm.plugins.cache.keys import describe_error
 
-    try:
-        return to_json_value(value)
-    except NotStorable:
-        return repr(value)
-
-
-def _error_text(error: BaseException | None, secrets: list[str]) -> str | None:
-    from byllm.redact import redact
-
-    return None if error is None else redact(f"{type(error).__name__}: {error}", secrets)
-
-
-def _attempt_data(attempt: Attempt, secrets: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "text": attempt.reply,
         "tool_calls": [{"id": call.id, "name": call.name, "arguments": call.arguments} for call in attempt.tool_calls],
@@ -199,36 +143,36 @@ def _attempt_data(attempt: Attempt, secrets: list[str]) -> dict[str, Any]:
     if attempt.chunks is not None:
         data["chunks"] = len(attempt.chunks)
     if attempt.error is not None:
-        data["error"] = _error_text(attempt.error, secrets)
+        data["error"] = describe_error(attempt.error)
     return data
 
 
 def _secrets(record: CallRecord) -> list[str]:
-    model = getattr(record, "model", None)
     try:
-        provider_secrets = getattr(model.provider, "secrets", None) if model is not None else None
-        return list(provider_secrets()) if callable(provider_secrets) else []
-    except Exception:  # a provider that cannot be built has no secrets to mask
+        return list(record.model.provider.secrets()) if record.model is not None else []
+    except Exception:  # a provider that cannot be built, or keeps no credentials, has none to mask
         return []
 
 
 def build_row(record: CallRecord) -> dict[str, Any]:
-    """The log row for a finished call, credentials masked."""
+    """The log row for a finished call: JSON data (``repr`` for what has no JSON form), credentials masked."""
     from datetime import datetime, timezone
 
-    from byllm.redact import redact, redact_mapping
+    from pydantic_core import to_jsonable_python
 
-    secrets = _secrets(record)
-    return {
+    from byllm.plugins.cache.keys import describe_error
+    from byllm.redact import redact
+
+    row = {
         "time": datetime.fromtimestamp(record.started_at, tz=timezone.utc).isoformat(timespec="milliseconds"),
         "function": record.function,
         "model": record.model_name,
-        "params": redact_mapping(_json_data(record.params), secrets),
-        "messages": redact(_json_data(record.messages), secrets),
-        "replies": redact([_attempt_data(attempt, secrets) for attempt in record.attempts], secrets),
-        "tool_turns": redact(_json_data([{"name": t.name, "arguments": t.arguments, "result": t.result} for t in record.tool_turns]), secrets),
-        "value": None if record.error is not None else redact(_json_data(record.value), secrets),
-        "error": _error_text(record.error, secrets),
+        "params": record.params,
+        "messages": record.messages,
+        "replies": [_attempt_data(attempt) for attempt in record.attempts],
+        "tool_turns": [{"name": turn.name, "arguments": turn.arguments, "result": turn.result} for turn in record.tool_turns],
+        "value": None if record.error is not None else record.value,
+        "error": None if record.error is None else describe_error(record.error),
         "input_tokens": record.usage.input_tokens,
         "output_tokens": record.usage.output_tokens,
         "cost": record.cost,
@@ -238,6 +182,7 @@ def build_row(record: CallRecord) -> dict[str, Any]:
         "cached_completions": sum(attempt.cached for attempt in record.attempts),
         "streamed": record.streamed,
     }
+    return redact(to_jsonable_python(row, fallback=repr, bytes_mode="base64"), _secrets(record))
 
 
 class CallLogHooks:
@@ -247,16 +192,15 @@ class CallLogHooks:
     @hookimpl
     def llm_call_finished(record: CallRecord) -> None:
         """Log the call if its model (or the settings) says so."""
-        model = getattr(record, "model", None)
-        path = log_path(model)
+        path = log_path(record.model)
         if path is None:
             return
         try:
             open_log(path).add(build_row(record))
         except Exception as problem:  # the log is an observer: report, never break the program
-            from byllm.redact import redact
+            from byllm.plugins.cache.keys import describe_error
 
-            logger.warning("byllm call log %s not written: %s", path, redact(f"{type(problem).__name__}: {problem}"))
+            logger.warning("byllm call log %s not written: %s", path, describe_error(problem))
 
 
 # CallLogHooks are registered by byllm.plugins.activation while a log is configured or asked for.

@@ -1,10 +1,4 @@
-"""``jac cache stats | clear`` and ``jac logs [list | show ID | clear] [--json]``.
-
-Added through the ``add_cli_commands`` hook by the cache and call-log plugins;
-each handler returns the exit status. Text shown on the terminal has control
-characters escaped (a logged reply may hold escape sequences) and URLs their
-credentials masked.
-"""
+"""``jac cache stats | clear`` and ``jac logs [list | show ID | clear]``, added by the cache and call-log plugins."""
 
 from __future__ import annotations
 
@@ -12,7 +6,8 @@ import argparse
 import json
 import re
 import sys
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Callable
 
 from byllm.errors import ByLLMError
 from byllm.redact import redact_url
@@ -25,6 +20,23 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
+def reporting_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` with a failure told in one line on stderr (exit status 1), not a traceback."""
+
+    def run(options: argparse.Namespace) -> int:
+        from byllm.plugins.cache.keys import describe_error
+
+        try:
+            return command(options)
+        except ByLLMError as error:
+            print(f"error: {error}", file=sys.stderr)
+        except Exception as error:  # a backend outage or an unreadable file: say which and why
+            print(f"error: jac {options.command} failed: {describe_error(error)}", file=sys.stderr)
+        return 1
+
+    return run
+
+
 def add_cache_command(subparsers: argparse._SubParsersAction) -> None:
     """Register ``jac cache``."""
     parser = subparsers.add_parser("cache", help="inspect or clear byllm's persistent cache")
@@ -35,7 +47,7 @@ def add_cache_command(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--json", action="store_true", help="print JSON")
         if name == "clear":
             action.add_argument("--expired", action="store_true", help="remove only entries past their TTL")
-    parser.set_defaults(handler=run_cache_command)
+    parser.set_defaults(handler=reporting_errors(run_cache_command))
 
 
 def add_logs_command(subparsers: argparse._SubParsersAction) -> None:
@@ -50,7 +62,7 @@ def add_logs_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--status", choices=("ok", "error"), help="only successful or only failed calls")
     parser.add_argument("--since", help="only calls from this time on: an ISO date/time, or an age such as 30m, 2h, 7d")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(handler=run_logs_command)
+    parser.set_defaults(handler=reporting_errors(run_logs_command))
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -58,119 +70,85 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 
 
 def run_cache_command(options: argparse.Namespace) -> int:
-    """Handle ``jac cache stats`` and ``jac cache clear``."""
+    """Handle ``jac cache stats`` and ``jac cache clear [--expired]``."""
     from byllm.plugins.cache import open_backend
-    from byllm.plugins.cache.keys import describe_error
     from byllm.settings import default_cache_url, get_settings, parse_cache_target, sqlite_path
 
-    try:
-        url = parse_cache_target(options.url, "--url") if options.url else get_settings().cache
-        if url is None:  # the cache is off now, but a program may have switched it on (Model(..., cache=True))
-            url = default_cache_url()
-            if not sqlite_path(url).exists():
-                print(f"no cache found: looked for {sqlite_path(url)} (byllm's default). Switch the cache on with "
-                      "BYLLM_CACHE=on, `cache = true` in jac.toml [byllm] or Model(..., cache=True); pass --url "
-                      "for a cache elsewhere (sqlite:///path.db, redis://host:6379/0)", file=sys.stderr)
-                return 0
-        shown = redact_url(url)
-        clearing = options.cache_action == "clear"
-        if url.startswith("sqlite:") and not sqlite_path(url).exists():  # do not create a file to report on it
-            stats: dict[str, Any] = {"backend": "sqlite", "location": str(sqlite_path(url)), "entries": 0, "expired": 0,
-                                     "size_bytes": 0}
-            if clearing:
-                _print({"location": shown, "removed": 0}, options.json, f"nothing to clear: {stats['location']} does not exist")
-            else:
-                _print(stats, options.json, "\n".join(f"{key:<10} {value}" for key, value in stats.items()))
+    url = parse_cache_target(options.url, "--url") if options.url else get_settings().cache
+    if url is None:  # the cache is off now, but a program may have switched it on (Model(..., cache=True))
+        url = default_cache_url()
+        if not sqlite_path(url).exists():
+            print(f"no cache found: looked for {sqlite_path(url)} (byllm's default). Switch the cache on with "
+                  "BYLLM_CACHE=on, `cache = true` in jac.toml [byllm] or Model(..., cache=True); pass --url "
+                  "for a cache elsewhere (sqlite:///path.db, redis://host:6379/0)", file=sys.stderr)
             return 0
-        backend = open_backend(url)
-        if clearing:
-            removed = backend.purge_expired() if options.expired else backend.clear()
-            noun = "reply" if removed == 1 else "replies"
-            text = f"removed {removed} {'expired ' if options.expired else ''}cached {noun} from {shown}"
-            _print({"location": shown, "removed": removed}, options.json, text)
-            return 0
-        stats = vars(backend.stats()) | {}
-        stats["location"] = redact_url(stats["location"])
-        _print(stats, options.json, "\n".join(f"{key:<10} {value}" for key, value in stats.items()))
+    backend = open_backend(url)
+    if options.cache_action == "clear":
+        removed = backend.clear(expired_only=options.expired)
+        noun = "reply" if removed == 1 else "replies"
+        text = f"removed {removed} {'expired ' if options.expired else ''}cached {noun} from {redact_url(url)}"
+        _print({"location": redact_url(url), "removed": removed}, options.json, text)
         return 0
-    except ByLLMError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # a backend outage or an unreadable file: say which and why, no traceback
-        print(f"error: cache {redact_url(options.url or 'from settings')} unavailable: {describe_error(error)}", file=sys.stderr)
-        return 1
+    stats = asdict(backend.stats())
+    stats["location"] = redact_url(stats["location"])
+    _print(stats, options.json, "\n".join(f"{key:<10} {value}" for key, value in stats.items()))
+    return 0
 
 
 def run_logs_command(options: argparse.Namespace) -> int:
-    """Handle ``jac logs``, ``jac logs show ID`` and ``jac logs clear``."""
+    """Handle ``jac logs [list]``, ``jac logs show ID`` and ``jac logs clear``."""
     from byllm.plugins.calllog import open_log
     from byllm.settings import default_log_path, get_settings, parse_log_target
 
-    try:
-        path = parse_log_target(options.path, "--path") if options.path else get_settings().log
-        if path is None:  # the log is off now, but a program may have switched it on (Model(..., log=True))
-            path = default_log_path()
-            if not path.exists():
-                print(f"no call log found: looked for {path} (byllm's default). Switch the log on with "
-                      "BYLLM_LOG=1, `log = true` in jac.toml [byllm] or Model(..., log=True); pass --path "
-                      "for a log elsewhere", file=sys.stderr)
-                return 0 if options.action == "list" else 1
-        if not path.exists():
-            print(f"no calls logged yet ({path} does not exist)", file=sys.stderr)
-            return 0 if options.action == "list" else 1
-        log = open_log(path)
-        if options.action == "show":
-            if options.call_id is None:
-                print("error: jac logs show needs a call id (see `jac logs`)", file=sys.stderr)
-                return 2
-            call = log.get(options.call_id)
-            if call is None:
-                print(f"error: no call {options.call_id} in {path}", file=sys.stderr)
-                return 1
-            _print(call.as_dict(), options.json, format_call(call.as_dict()))
-        elif options.action == "clear":
-            removed = log.clear()
-            _print({"location": str(path), "removed": removed}, options.json, f"removed {removed} logged call(s) from {path}")
-        else:
-            failed = None if options.status is None else options.status == "error"
-            found = log.recent(options.limit, function=options.function, model=options.model, failed=failed,
-                               since=since_time(options.since))
-            calls = [call.as_dict() for call in found]
-            _print(calls, options.json, format_call_table(calls))
-        return 0
-    except ByLLMError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # an unreadable log file: say which and why, no traceback
-        print(f"error: cannot read the call log: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+    path = parse_log_target(options.path, "--path") if options.path else get_settings().log
+    if path is None and not default_log_path().exists():  # the log is off now, but a program may have switched it on
+        print(f"no call log found: looked for {default_log_path()} (byllm's default). Switch the log on with "
+              "BYLLM_LOG=1, `log = true` in jac.toml [byllm] or Model(..., log=True); pass --path "
+              "for a log elsewhere", file=sys.stderr)
+        return 0 if options.action == "list" else 1
+    path = path or default_log_path()
+    if not path.exists():
+        print(f"no calls logged yet ({path} does not exist)", file=sys.stderr)
+        return 0 if options.action == "list" else 1
+    log = open_log(path)
+    if options.action == "clear":
+        removed = log.clear()
+        _print({"location": str(path), "removed": removed}, options.json, f"removed {removed} logged call(s) from {path}")
+    elif options.action == "list":
+        failed = None if options.status is None else options.status == "error"
+        found = log.recent(options.limit, function=options.function, model=options.model, failed=failed,
+                           since=since_time(options.since))
+        calls = [asdict(call) for call in found]
+        _print(calls, options.json, format_call_table(calls))
+    elif options.call_id is None:
+        print("error: jac logs show needs a call id (see `jac logs`)", file=sys.stderr)
+        return 2
+    else:
+        call = log.get(options.call_id)
+        if call is None:
+            print(f"error: no call {options.call_id} in {path}", file=sys.stderr)
+            return 1
+        _print(asdict(call), options.json, format_call(asdict(call)))
+    return 0
 
 
 def since_time(text: str | None) -> str | None:
     """``--since`` as an ISO time: an age (``30m``, ``2h``, ``7d``) counts back from now; anything else is a time."""
-    import re
     from datetime import datetime, timedelta, timezone
 
     if not text:
         return None
     age = re.fullmatch(r"(\d+)\s*([smhd])", text.strip())
-    if age is None:
+    if age is not None:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+        moment = datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})
+    else:
         try:
-            moment = datetime.fromisoformat(text.strip())
+            moment = datetime.fromisoformat(text.strip()).astimezone()  # a naive time is local
         except ValueError:
             raise ByLLMError(f"--since {text!r}: use an ISO date or time (2026-11-30, 2026-11-30T10:00) or an age "
                              "such as 30m, 2h, 7d") from None
-        if moment.tzinfo is None:
-            moment = moment.astimezone()
-        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
-    return (datetime.now(timezone.utc) - timedelta(**{unit: int(age.group(1))})).isoformat(timespec="milliseconds")
-
-
-def _cost(cost: float | None) -> str:
-    from byllm.plugins.usage import format_cost
-
-    return format_cost(cost)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _status(call: dict[str, Any]) -> str:
@@ -183,15 +161,15 @@ def _status(call: dict[str, Any]) -> str:
 
 def format_call_table(calls: list[dict[str, Any]]) -> str:
     """Recent calls as an aligned table, newest first."""
+    from byllm.plugins.usage import format_cost
+
     if not calls:
         return "no calls logged yet"
     rows = [("ID", "TIME", "FUNCTION", "MODEL", "TOKENS", "COST", "LATENCY", "RETRIES", "STATUS")]
-    rows += [
-        (str(call["id"]), call["time"][:19].replace("T", " "), call["function"], call["model"],
-         f"{call['input_tokens']}/{call['output_tokens']}", _cost(call["cost"]), f"{call['latency_ms']:.0f} ms",
-         str(call["retries"]), _status(call))
-        for call in calls
-    ]
+    for call in calls:
+        tokens = f"{call['input_tokens']}/{call['output_tokens']}"
+        rows.append((str(call["id"]), call["time"][:19].replace("T", " "), call["function"], call["model"], tokens,
+                     format_cost(call["cost"]), f"{call['latency_ms']:.0f} ms", str(call["retries"]), _status(call)))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
@@ -207,13 +185,15 @@ def _content_text(content: Any) -> str:
 
 def format_call(call: dict[str, Any]) -> str:
     """One call with its whole prompt, replies, tool turns and outcome."""
+    from byllm.plugins.usage import format_cost
+
     lines = [
         f"call {call['id']}  {call['time']}",
         f"function   {call['function']}",
         f"model      {call['model']}",
         f"params     {json.dumps(call['params'])}",
         f"tokens     {call['input_tokens']} in / {call['output_tokens']} out",
-        f"cost       {_cost(call['cost'])}",
+        f"cost       {format_cost(call['cost'])}",
         f"latency    {call['latency_ms']:.1f} ms",
         f"retries    {call['retries']}  (completions {call['completions']}, from cache {call['cached_completions']})",
         f"streamed   {'yes' if call['streamed'] else 'no'}",
@@ -233,6 +213,5 @@ def format_call(call: dict[str, Any]) -> str:
     if call["tool_turns"]:
         lines += ["", "=== tool turns ==="]
         lines += [f"{turn['name']}({json.dumps(turn['arguments'])}) -> {turn['result']}" for turn in call["tool_turns"]]
-    lines.append("")
-    lines.append(f"error: {call['error']}" if call["error"] else f"value: {json.dumps(call['value'])}")
+    lines += ["", f"error: {call['error']}" if call["error"] else f"value: {json.dumps(call['value'])}"]
     return "\n".join(lines)

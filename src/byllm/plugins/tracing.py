@@ -1,19 +1,12 @@
 """The tracing plugin: OpenTelemetry spans following the GenAI semantic conventions.
 
-Built from each finished :class:`~byllm.call.CallRecord`, with the record's own
-timings (explicit start and end times): the ``by llm()`` call is an INTERNAL
-span ``by_llm <function>``, and each completion attempt (retries, tool turns
-and streams included) a CLIENT child ``chat <model>`` with ``gen_ai.*``
-attributes: operation, provider, request model and sampling parameters, token
-usage, finish reason, and ``error.type`` on failure. Tool turns are events on
-the call span.
-
-Active when ``opentelemetry-api`` is installed (``pip install 'jaclang[tracing]'``)
-and a tracer provider is set (``opentelemetry.trace.set_tracer_provider``, or
-:func:`use_tracer_provider`), unless ``BYLLM_TRACING=off``; ``BYLLM_TRACING=on``
-traces whenever OpenTelemetry is installed. Whether it is active is decided when
-the settings are read and by :func:`use_tracer_provider`: a global provider set
-after the first call is picked up by ``byllm.settings.reload_settings()``.
+Built from each finished :class:`~byllm.call.CallRecord` with its own timings:
+the ``by llm()`` call is an INTERNAL span ``by_llm <function>``, each completion
+attempt a CLIENT child ``chat <model>`` with ``gen_ai.*`` attributes, and each
+tool turn an event on the call span. Active when ``opentelemetry-api`` is
+installed and a tracer provider is set (globally, or :func:`use_tracer_provider`),
+unless ``BYLLM_TRACING=off``; ``BYLLM_TRACING=on`` traces whenever it is installed.
+A global provider set after the first call is picked up by ``byllm.settings.reload_settings()``.
 """
 
 from __future__ import annotations
@@ -36,15 +29,9 @@ TRACER_NAME = "byllm"
 
 # Sampling parameters with a GenAI attribute of their own.
 REQUEST_ATTRIBUTES = {
-    "temperature": "gen_ai.request.temperature",
-    "max_tokens": "gen_ai.request.max_tokens",
-    "top_p": "gen_ai.request.top_p",
-    "top_k": "gen_ai.request.top_k",
-    "seed": "gen_ai.request.seed",
-    "frequency_penalty": "gen_ai.request.frequency_penalty",
-    "presence_penalty": "gen_ai.request.presence_penalty",
-    "stop": "gen_ai.request.stop_sequences",
-}
+    name: f"gen_ai.request.{name}"
+    for name in ("temperature", "max_tokens", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty")
+} | {"stop": "gen_ai.request.stop_sequences"}
 
 # Model-name prefixes and the gen_ai.provider.name each stands for.
 PROVIDER_PREFIXES = {
@@ -111,12 +98,15 @@ def request_attributes(record: CallRecord) -> dict[str, Any]:
     return attributes
 
 
+def _usage_attributes(usage: Any) -> dict[str, int]:
+    return {"gen_ai.usage.input_tokens": usage.input_tokens, "gen_ai.usage.output_tokens": usage.output_tokens}
+
+
 def attempt_attributes(attempt: Attempt) -> dict[str, Any]:
     """What one completion adds: usage, finish reason, whether a cache answered."""
     attributes: dict[str, Any] = {"byllm.cache_hit": attempt.cached}
     if attempt.usage is not None:
-        attributes["gen_ai.usage.input_tokens"] = attempt.usage.input_tokens
-        attributes["gen_ai.usage.output_tokens"] = attempt.usage.output_tokens
+        attributes.update(_usage_attributes(attempt.usage))
     if attempt.error is None:
         attributes["gen_ai.response.finish_reasons"] = ["tool_calls" if attempt.tool_calls else "stop"]
     return attributes
@@ -138,10 +128,13 @@ def _end(span: Any, error: BaseException | None, end_time: int) -> None:
     span.end(end_time=end_time)
 
 
-def trace_call(record: CallRecord, tracer: Any) -> None:
-    """The spans of one finished call."""
+def trace_call(record: CallRecord) -> None:
+    """The spans of one finished call, sent to :func:`use_tracer_provider`'s provider or the global one."""
     from opentelemetry import trace
 
+    import byllm
+
+    tracer = trace.get_tracer(TRACER_NAME, byllm.__version__, tracer_provider=_tracer_provider)
     start = _nanoseconds(record.started_at)
     end = start + _nanoseconds(record.duration)
     call = tracer.start_span(
@@ -163,20 +156,8 @@ def trace_call(record: CallRecord, tracer: Any) -> None:
     for turn in record.tool_turns:
         call.add_event("gen_ai.tool.call", {"gen_ai.tool.name": turn.name})
     if record.usage.total_tokens:
-        call.set_attributes({
-            "gen_ai.usage.input_tokens": record.usage.input_tokens,
-            "gen_ai.usage.output_tokens": record.usage.output_tokens,
-        })
+        call.set_attributes(_usage_attributes(record.usage))
     _end(call, record.error, end)
-
-
-def _tracer() -> Any:
-    from opentelemetry import trace
-
-    import byllm
-
-    source = _tracer_provider if _tracer_provider is not None else trace.get_tracer_provider()
-    return source.get_tracer(TRACER_NAME, byllm.__version__)
 
 
 class TracingHooks:
@@ -186,7 +167,7 @@ class TracingHooks:
     @hookimpl
     def llm_call_finished(record: CallRecord) -> None:
         """Spans for the call and each of its completions."""
-        trace_call(record, _tracer())
+        trace_call(record)
 
 
 # TracingHooks are registered by byllm.plugins.activation while tracing is active.

@@ -1,17 +1,13 @@
-"""The usage plugin: tokens and cost per call and per run, from each finished call record.
+"""The usage plugin: tokens and cost per call and per run, counted from each finished call record.
 
-On by default and kept cheap: the ``llm_call_finished`` hook of the
-``byllm-usage`` entry point (:class:`byllm.plugins.entry.UsagePlugin`, which
-imports this module on the first call) adds each record's totals (computed
-once by the record, retries and tool turns included, cache hits free) to the
-run's counts under one lock. Prices live in
-:mod:`byllm.pricing` (:func:`set_price` is re-exported here).
+On by default, so kept cheap: one pass over a record's attempts and one lock per call.
+Prices live in :mod:`byllm.pricing`; its functions are re-exported here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,11 +18,9 @@ if TYPE_CHECKING:
     from byllm.call import CallRecord
 
 __all__ = [
-    "DEFAULT_PRICES", "UNPRICED", "CallUsage", "RunUsage", "UsagePlugin", "cost_of", "format_cost", "last_usage", "price_of",
-    "reset_usage",
-    "run_usage", "set_price",
+    "DEFAULT_PRICES", "UNPRICED", "CallUsage", "RunUsage", "UsagePlugin", "cost_of", "format_cost", "last_usage",
+    "price_of", "reset_usage", "run_usage", "set_price",
 ]
-
 
 UNPRICED = "unpriced"
 
@@ -36,28 +30,34 @@ def format_cost(cost: float | None) -> str:
     return UNPRICED if cost is None else f"${cost:.6f}"
 
 
-@dataclass
-class CallUsage:
-    """Tokens and cost of one ``by llm()`` call (every completion it made), or of one model over a run."""
+@dataclass(kw_only=True)
+class Totals:
+    """Calls, completions, tokens and cost summed."""
 
-    function: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = 0.0  # None when the model has no price
+    calls: int = 0
     completions: int = 0
     cached_completions: int = 0
-    retries: int = 0
-    finished: float = field(default_factory=time.time)
-    calls: int = 0  # by llm() calls counted (run totals per model)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = 0.0  # None once a model had no price ("unpriced")
 
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+
+@dataclass(kw_only=True)
+class CallUsage(Totals):
+    """Tokens and cost of one ``by llm()`` call (every completion it made), or of one model over a run."""
+
+    function: str
+    model: str
+    retries: int = 0
+
     def add(self, record: CallRecord, cached: int) -> None:
         """Count one more call of this model (``cached``: how many of its completions a cache answered)."""
+        self.calls += 1
         self.input_tokens += record.usage.input_tokens
         self.output_tokens += record.usage.output_tokens
         self.cost = None if record.cost is None or self.cost is None else self.cost + record.cost
@@ -66,24 +66,13 @@ class CallUsage:
         self.retries += record.retries
 
 
-@dataclass
-class RunUsage:
+@dataclass(kw_only=True)
+class RunUsage(Totals):
     """Totals for this process so far, overall and per model."""
 
-    calls: int = 0
-    completions: int = 0
-    cached_completions: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = 0.0  # None once a call's model had no price ("unpriced"), as for one call
     priced_cost: float = 0.0  # the cost of the priced calls alone
     unpriced_tokens: int = 0  # tokens of models with no price
     by_model: dict[str, CallUsage] = field(default_factory=dict)
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
 
 
 class UsageLedger:
@@ -105,15 +94,13 @@ class UsageLedger:
             if per_model is None:
                 per_model = self.by_model[record.model_name] = CallUsage(function="*", model=record.model_name)
             per_model.add(record, cached)
-            per_model.calls += 1
 
     @property
     def run(self) -> RunUsage:
         """The run's totals, summed over the models now (a snapshot)."""
         with self._lock:
-            by_model = {name: CallUsage(**vars(usage)) for name, usage in self.by_model.items()}
-        run = RunUsage(by_model=by_model)
-        for usage in by_model.values():
+            run = RunUsage(by_model={name: dataclasses.replace(usage) for name, usage in self.by_model.items()})
+        for usage in run.by_model.values():
             run.calls += usage.calls
             run.completions += usage.completions
             run.cached_completions += usage.cached_completions
@@ -124,8 +111,7 @@ class UsageLedger:
                 run.cost = None
             else:
                 run.priced_cost += usage.cost
-                if run.cost is not None:
-                    run.cost += usage.cost
+                run.cost = None if run.cost is None else run.cost + usage.cost
         return run
 
     def reset(self) -> None:
@@ -143,7 +129,7 @@ def last_usage() -> CallUsage | None:
     record = ledger.last
     if record is None:
         return None
-    usage = CallUsage(function=record.function, model=record.model_name, finished=record.started_at + record.duration)
+    usage = CallUsage(function=record.function, model=record.model_name)
     usage.add(record, sum(attempt.cached for attempt in record.attempts))
     return usage
 

@@ -1,23 +1,14 @@
 """The persistent cache plugin: identical completions answered from SQLite or Redis.
 
-The one built-in plugin that answers completions: a ``tryfirst``
-``llm_complete`` / ``llm_acomplete`` returns a stored reply (``cached=True``; a
-streamed request gets it back as chunks), and a wrapper stores what whoever
-answered returned (a stream once it has been read to its end). The key covers
-everything that can change the answer (see :mod:`byllm.plugins.cache.keys`).
-
-Off unless configured (``BYLLM_CACHE``, the config file, ``Model(cache=...)``).
-The scripted mock model is cached only when asked for explicitly. The cache
-never fails a call: a bad entry is dropped and asked again, an unusable SQLite
-file or folder turns the cache off with one warning, and a failing Redis
-server is skipped by a circuit breaker.
+Off unless configured; the mock model only when asked for. The cache never
+fails a call: a bad entry is asked again (and overwritten), an unusable SQLite
+file turns the cache off with one warning, a failing Redis server is skipped.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
 
@@ -25,43 +16,42 @@ from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
 from byllm.plugins.activation import features
 from byllm.plugins.entry import CachePlugin  # noqa: F401  (the entry point, for registering by hand)
+from byllm.redact import redact_url
 from byllm.settings import default_cache_url, get_settings, parse_cache_target, parse_seconds, sqlite_path
 
 # The keys, the backends and the reply types are imported by the code that uses them.
 if TYPE_CHECKING:
     from byllm.llm import Model
-    from byllm.plugins.cache.sqlite import CacheStats
     from byllm.providers.base import CompletionReply, CompletionRequest
 
 logger = logging.getLogger(__name__)
 
 
-class CacheBackend(Protocol):
-    """Where cached replies live: a key-value store with expiry."""
+@dataclass(frozen=True)
+class CacheStats:
+    """What ``jac cache stats`` shows for one backend."""
 
-    kind: str
-    url: str
+    backend: str
+    location: str
+    entries: int
+    expired: int
+    size_bytes: int
+
+
+class CacheBackend(Protocol):
+    """Where cached replies live: :class:`~.sqlite.SqliteCache` or :class:`~.redis.RedisCache`."""
 
     def get(self, key: str) -> str | None:
-        """The value stored under ``key``, or ``None``."""
+        """The live value stored under ``key``, or ``None``."""
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds (forever if ``None``)."""
 
-    def delete(self, key: str) -> None:
-        """Remove one entry."""
-
     def stats(self) -> CacheStats:
         """Counts and size of what is stored."""
 
-    def clear(self) -> int:
-        """Remove every entry; return how many were removed."""
-
-    def purge_expired(self) -> int:
-        """Remove expired entries; return how many were removed."""
-
-    def close(self) -> None:
-        """Release connections."""
+    def clear(self, expired_only: bool = False) -> int:
+        """Remove every entry, or only the expired ones; return how many."""
 
 
 @dataclass
@@ -84,9 +74,7 @@ class CachePolicy:
 
 
 _counters = CacheCounters()
-_backends: dict[str, CacheBackend] = {}
 _unusable: set[str] = set()  # SQLite caches turned off for this process, each warned about once
-_lock = threading.Lock()
 
 
 def counters() -> CacheCounters:
@@ -100,34 +88,24 @@ def reset_counters() -> None:
     _counters = CacheCounters()
 
 
+@functools.cache
 def open_backend(url: str) -> CacheBackend:
     """The backend for a cache URL, opened once per process and reused."""
-    with _lock:
-        backend = _backends.get(url)
-        if backend is None:
-            if url.startswith("sqlite:"):
-                from byllm.plugins.cache.sqlite import SqliteCache
+    if url.startswith("sqlite:"):
+        from byllm.plugins.cache.sqlite import SqliteCache
 
-                backend = SqliteCache(sqlite_path(url))
-            elif url.startswith(("redis://", "rediss://", "unix://")):
-                from byllm.plugins.cache.redis import RedisCache
+        return SqliteCache(sqlite_path(url))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from byllm.plugins.cache.redis import RedisCache
 
-                backend = RedisCache(url)
-            else:
-                from byllm.redact import redact_url
-
-                raise ConfigurationError(f"unknown cache backend {redact_url(url)!r}; use sqlite:///path or redis://host:port/db")
-            _backends[url] = backend
-    return backend
+        return RedisCache(url)
+    raise ConfigurationError(f"unknown cache backend {redact_url(url)!r}; use sqlite:///path or redis://host:port/db")
 
 
 def close_backends() -> None:
-    """Close and forget every open backend, and forgive unusable ones (tests, changed locations)."""
-    with _lock:
-        for backend in _backends.values():
-            backend.close()
-        _backends.clear()
-        _unusable.clear()
+    """Forget every open backend (their connections close with them) and every unusable one."""
+    open_backend.cache_clear()
+    _unusable.clear()
 
 
 @functools.lru_cache(maxsize=64)
@@ -142,8 +120,10 @@ def cache_policy(model: Model) -> CachePolicy | None:
     ttl = settings.cache_ttl
     if setting is None:
         url = settings.cache
-        if url is not None and not settings.cache_mock and _is_mock(model):
-            return None
+        if url is not None and not settings.cache_mock:
+            from byllm.providers.mock import is_mock_model
+
+            url = None if is_mock_model(model) else url
     elif setting is False:
         return None
     elif setting is True:
@@ -151,9 +131,7 @@ def cache_policy(model: Model) -> CachePolicy | None:
     elif isinstance(setting, str):
         url = _parsed_url(setting)
     elif isinstance(setting, Mapping):
-        if not setting.get("enabled", True):
-            return None
-        location = setting.get("url", setting.get("backend"))
+        location = setting.get("url")
         url = settings.cache or default_cache_url() if location is None else parse_cache_target(location, "cache=")
         if "ttl" in setting:
             ttl = parse_seconds(setting["ttl"], "cache ttl")
@@ -164,18 +142,12 @@ def cache_policy(model: Model) -> CachePolicy | None:
     return None if url is None or url in _unusable else CachePolicy(url, ttl)
 
 
-def _is_mock(model: Model) -> bool:
-    from byllm.plugins.cache.keys import is_mock_model
-
-    return is_mock_model(model)
-
-
 def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
     """Count a backend error; an unusable SQLite cache is turned off for the process with one warning."""
     import sqlite3
 
     from byllm.plugins.cache.keys import describe_error
-    from byllm.redact import redact_url
+    from byllm.plugins.cache.redis import CacheUnavailable
 
     _counters.errors += 1
     transient = "locked" in str(error) or "busy" in str(error)
@@ -184,10 +156,7 @@ def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
             _unusable.add(policy.url)
             logger.warning("byllm cache %s is unusable (%s); caching is off for this run",
                            redact_url(policy.url), describe_error(error))
-        return
-    from byllm.plugins.cache.redis import CacheUnavailable
-
-    if not isinstance(error, CacheUnavailable):  # an open circuit was reported when it opened
+    elif not isinstance(error, CacheUnavailable):  # an open circuit was reported when it opened
         logger.warning("byllm cache %s unavailable while %s (%s); asking the model",
                        redact_url(policy.url), doing, describe_error(error))
 
@@ -199,12 +168,9 @@ def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
         return None
     from byllm.plugins.cache.keys import BadEntry, NotStorable, cache_key, decode_entry
     from byllm.providers.base import StreamingReply
-    from byllm.redact import redact_url
 
     try:
-        key = cache_key(model, request)
-        backend = open_backend(policy.url)
-        stored = backend.get(key)
+        stored = open_backend(policy.url).get(cache_key(model, request))
         if stored is None:
             _counters.misses += 1
             return None
@@ -212,10 +178,9 @@ def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
     except (NotStorable, ConfigurationError) as error:
         logger.debug("not caching %s: %s", model.model_name, error)
         return None
-    except BadEntry as error:
+    except BadEntry as error:  # asked again; the fresh reply overwrites it
         _counters.bad_entries += 1
         logger.warning("byllm cache %s: dropped a bad entry (%s)", redact_url(policy.url), error)
-        _forget(policy, backend, key)
         return None
     except Exception as error:  # the cache is an optimisation: an outage must not fail the call
         _backend_failed(policy, error, "reading")
@@ -229,32 +194,22 @@ def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
     return reply
 
 
-def _forget(policy: CachePolicy, backend: CacheBackend, key: str) -> None:
-    try:
-        backend.delete(key)
-    except Exception as error:  # dropping is best effort; a miss is served either way
-        _backend_failed(policy, error, "dropping a bad entry")
-
-
 def store(model: Model, request: CompletionRequest, reply: CompletionReply) -> None:
     """Keep ``reply`` for later identical requests (not hits, not a script's answer for a real model)."""
-    from byllm.plugins.cache.keys import NotStorable, cache_key, encode_entry, is_mock_model
+    from byllm.plugins.cache.keys import NotStorable, cache_key, encode_entry
     from byllm.providers.base import CompletionReply, StreamingReply
-    from byllm.providers.mock import MOCK_MODEL_NAMES
+    from byllm.providers.mock import MOCK_MODEL_NAMES, is_mock_model
 
     if reply.cached or not isinstance(reply, CompletionReply):
         return
-    if isinstance(reply, StreamingReply):  # stored once the whole stream has been read
-        if not reply.done:
-            reply.add_done_callback(lambda finished: store(model, request, finished))
-            return
+    if isinstance(reply, StreamingReply) and not reply.done:  # stored once the whole stream has been read
+        reply.add_done_callback(lambda finished: store(model, request, finished))
+        return
     policy = cache_policy(model)
     if policy is None or (reply.model in MOCK_MODEL_NAMES and not is_mock_model(model)):
         return
     try:
-        key = cache_key(model, request)
-        value = encode_entry(reply)
-        open_backend(policy.url).set(key, value, policy.ttl)
+        open_backend(policy.url).set(cache_key(model, request), encode_entry(reply), policy.ttl)
     except (NotStorable, ConfigurationError) as error:
         logger.debug("not caching a reply of %s: %s", model.model_name, error)
         return
@@ -275,11 +230,8 @@ async def _store_when_ready(model: Model, request: CompletionRequest, pending: A
 
 
 class CacheHooks:
-    """The cache's working hooks, registered only while a cache is configured or asked for.
-
-    Answering is a ``tryfirst`` hook (a wrapper cannot skip the call it wraps);
-    storing is a wrapper, so it sees whichever plugin answered.
-    """
+    """The cache's working hooks: answering is ``tryfirst`` (a wrapper cannot skip the call it wraps),
+    storing is a wrapper, so it sees whichever plugin answered."""
 
     @staticmethod
     @hookimpl(tryfirst=True)

@@ -1,13 +1,9 @@
-"""What the cache stores: keys that cover everything that can change an answer, and replies as JSON.
+"""What the cache stores: a key that covers everything that can change an answer, and replies as JSON.
 
-Two keys. :func:`request_key` is the exact request (model, parameters,
-messages, schema, tools): the pytest plugin's cassettes use it, so they replay
-without credentials. :func:`cache_key` adds who answers: the provider, its base
-URL, its headers and a fingerprint of its credentials, so two servers serving
-the same model name never share answers. Credentials (the API key, a
-credential-named header or parameter) enter a key only as a salted SHA-256
-fingerprint, never as themselves, and are never blanked: two keys give two
-entries.
+The key is the exact request (model, parameters, messages, schema, tools) and
+who answers it (the provider, its base URL, its headers, its credentials), so
+two servers serving the same model name never share answers. Credentials enter
+a key only as a salted SHA-256 fingerprint: never stored, never blanked.
 """
 
 from __future__ import annotations
@@ -15,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamingReply, ToolCall, Usage
-from byllm.providers.mock import is_mock_model
-from byllm.redact import is_secret_name, redact, redact_mapping, redact_url
+from byllm.redact import is_secret_name, redact, redact_url
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -62,37 +59,6 @@ def to_json_value(value: Any) -> Any:
         raise NotStorable(str(error)) from None
 
 
-def canonical_json(data: Any) -> str:
-    """Deterministic JSON (sorted keys, no spaces, non-ASCII escaped), so equal data hashes equally."""
-    try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), default=to_json_value)
-    except (TypeError, ValueError) as error:
-        raise NotStorable(f"the request cannot be keyed: {error}") from None
-
-
-def _request_parts(model_name: str, request: CompletionRequest, params: Any) -> dict[str, Any]:
-    return {
-        "model": model_name,
-        "provider_model": request.model,
-        "params": params,
-        "messages": request.messages,
-        "output_schema": request.output_schema,
-        "output_name": request.output_name,
-        "tools": [asdict(tool) for tool in request.tools],
-    }
-
-
-def request_data(model_name: str, request: CompletionRequest) -> dict[str, Any]:
-    """The request as readable JSON data, credentials masked (stored beside cassette replies)."""
-    return to_json_value(_request_parts(model_name, request, redact_mapping(request.params)))
-
-
-def request_key(model_name: str, request: CompletionRequest) -> str:
-    """SHA-256 of the exact request; raises :class:`NotStorable` for content with no JSON form."""
-    parts = _request_parts(model_name, request, fingerprinted(request.params))
-    return _digest({"v": KEY_VERSION, **parts})
-
-
 def model_identity(model: Model) -> dict[str, Any]:
     """Who answers ``model``'s completions: provider, base URL, headers, credential fingerprints."""
     provider = model.provider
@@ -112,83 +78,85 @@ def model_identity(model: Model) -> dict[str, Any]:
 
 
 def cache_key(model: Model, request: CompletionRequest) -> str:
-    """SHA-256 of the exact request and of who answers it (see the module docstring)."""
-    parts = _request_parts(model.model_name, request, fingerprinted(request.params))
-    return _digest({"v": KEY_VERSION, **parts, "identity": model_identity(model)})
+    """SHA-256 of the exact request and of who answers it; :class:`NotStorable` for content with no JSON form."""
+    data = {
+        "v": KEY_VERSION,
+        "model": model.model_name,
+        "provider_model": request.model,
+        "params": fingerprinted(request.params),
+        "messages": request.messages,
+        "output_schema": request.output_schema,
+        "output_name": request.output_name,
+        "tools": [asdict(tool) for tool in request.tools],
+        "identity": model_identity(model),
+    }
+    try:  # sorted keys, no spaces, ASCII: equal data hashes equally
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=to_json_value)
+    except (TypeError, ValueError) as error:
+        raise NotStorable(f"the request cannot be keyed: {error}") from None
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _digest(data: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(data).encode("utf-8", "surrogatepass")).hexdigest()
+class StoredToolCall(BaseModel):
+    """A tool call as the cache stores it."""
+
+    model_config = ConfigDict(strict=True)
+    id: str
+    name: str
+    arguments: dict[str, Any]
 
 
-# -- replies -------------------------------------------------------------------------
-def reply_to_data(reply: CompletionReply) -> dict[str, Any]:
-    """A reply as JSON data (the raw provider response left out; a stream's chunks kept)."""
+class StoredReply(BaseModel):
+    """A reply as the cache stores it (the raw provider response left out; a stream's chunks kept)."""
+
+    model_config = ConfigDict(strict=True)
+    text: str
+    tool_calls: list[StoredToolCall]
+    usage: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] | None = None
+    model: str = ""
+    has_value: bool = False
+    value: Any = None
+    chunks: list[str] | None = None
+
+
+def encode_entry(reply: CompletionReply) -> str:
+    """A reply as the text the cache stores (ASCII JSON: lone surrogates survive)."""
     data: dict[str, Any] = {
         "text": reply.text,
-        "tool_calls": [
-            {"id": call.id, "name": call.name, "arguments": to_json_value(call.arguments)} for call in reply.tool_calls
-        ],
+        "tool_calls": [asdict(call) for call in reply.tool_calls],
         "usage": None if reply.usage is None else [reply.usage.input_tokens, reply.usage.output_tokens],
         "model": reply.model,
         "has_value": reply.has_value,
     }
     if reply.has_value:
-        data["value"] = to_json_value(reply.value)
+        data["value"] = reply.value
     if isinstance(reply, StreamingReply):
         data["chunks"] = list(reply.chunks)
-    return data
-
-
-def reply_from_data(data: Any) -> CompletionReply:
-    """The reply :func:`reply_to_data` stored; :class:`BadEntry` for anything else."""
     try:
-        text, model, has_value = data["text"], data.get("model", ""), data.get("has_value", False)
-        tool_calls = [ToolCall(id=call["id"], name=call["name"], arguments=call["arguments"]) for call in data["tool_calls"]]
-        usage = data.get("usage")
-        chunks = data.get("chunks")
-    except (TypeError, KeyError, AttributeError) as error:
-        raise BadEntry(f"not a stored reply ({type(error).__name__}: {error})") from None
-    well_formed = (
-        isinstance(text, str)
-        and isinstance(model, str)
-        and isinstance(has_value, bool)
-        and all(isinstance(call.id, str) and isinstance(call.name, str) and isinstance(call.arguments, dict) for call in tool_calls)
-        and (usage is None or (isinstance(usage, list) and len(usage) == 2 and all(type(n) is int and n >= 0 for n in usage)))
-        and (chunks is None or (isinstance(chunks, list) and all(isinstance(chunk, str) for chunk in chunks)))
-    )
-    if not well_formed:
-        raise BadEntry("a stored reply with fields of the wrong type")
-    reply = CompletionReply(
-        text=text,
-        tool_calls=tool_calls,
-        usage=None if usage is None else Usage(*usage),
-        model=model,
-        value=data.get("value"),
-        has_value=has_value,
-        cached=True,
-    )
-    reply.raw = {"chunks": chunks} if chunks is not None else None
-    return reply
-
-
-def decode_entry(stored: str | bytes) -> CompletionReply:
-    """A stored entry as a reply; :class:`BadEntry` when it is not valid JSON or not a reply."""
-    try:
-        data = json.loads(stored)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise BadEntry(f"not JSON ({type(error).__name__})") from None
-    return reply_from_data(data)
-
-
-def encode_entry(reply: CompletionReply) -> str:
-    """A reply as the text the cache stores (ASCII JSON: lone surrogates survive)."""
-    try:
-        return json.dumps(reply_to_data(reply), separators=(",", ":"))
+        return json.dumps(data, separators=(",", ":"), default=to_json_value)
     except (TypeError, ValueError) as error:
         raise NotStorable(f"the reply cannot be stored: {error}") from None
 
 
+def decode_entry(stored: str | bytes) -> CompletionReply:
+    """A stored entry as a reply marked ``cached``; :class:`BadEntry` when it is not one :func:`encode_entry` wrote."""
+    try:  # Pydantic's JSON parser refuses lone surrogates, so the standard one reads
+        entry = StoredReply.model_validate(json.loads(stored))
+    except (ValueError, RecursionError) as error:  # a ValidationError is a ValueError
+        raise BadEntry(f"not a stored reply ({type(error).__name__})") from None
+    reply = CompletionReply(
+        text=entry.text,
+        tool_calls=[ToolCall(call.id, call.name, call.arguments) for call in entry.tool_calls],
+        usage=None if entry.usage is None else Usage(*entry.usage),
+        model=entry.model,
+        value=entry.value,
+        has_value=entry.has_value,
+        cached=True,
+    )
+    reply.raw = None if entry.chunks is None else {"chunks": entry.chunks}
+    return reply
+
+
 def describe_error(error: BaseException) -> str:
-    """``Type: message`` with credentials masked, for warnings and ``jac cache``."""
+    """``Type: message`` with credentials masked, for warnings, the call log and ``jac cache``."""
     return redact(f"{type(error).__name__}: {error}")

@@ -1,10 +1,7 @@
-"""The Redis cache backend: one cache shared by a fleet of machines, never slower than its timeouts.
+"""The Redis cache backend: one cache for a fleet of machines, never slower than its timeouts.
 
-Every command has a short timeout and no client-side retries (redis-py's
-default retries ten times with back-off). A :class:`CircuitBreaker` stops
-asking a server that failed several times in a row: while it is open the
-cache is skipped at once (a miss, a store dropped), and after a cool-down one
-command is let through to see whether the server is back.
+Commands time out quickly and are never retried by the client; a :class:`CircuitBreaker`
+skips a server that failed several times in a row until a cool-down has passed.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from byllm.errors import ConfigurationError
-from byllm.plugins.cache.sqlite import CacheStats
+from byllm.plugins.cache import CacheStats
 
 KEY_PREFIX = "byllm:cache:"
 TIMEOUT_SECONDS = 0.25
@@ -29,13 +26,9 @@ class CacheUnavailable(RuntimeError):
 
 
 class CircuitBreaker:
-    """Counts consecutive failures; after ``threshold`` of them, refuses calls for ``cool_down`` seconds."""
+    """Counts consecutive failures; after ``FAILURES_TO_OPEN`` of them, refuses calls for ``COOL_DOWN_SECONDS``."""
 
-    def __init__(self, threshold: int = FAILURES_TO_OPEN, cool_down: float = COOL_DOWN_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.threshold = threshold
-        self.cool_down = cool_down
-        self.clock = clock
+    def __init__(self) -> None:
         self.failures = 0
         self.open_until = 0.0
         self._lock = threading.Lock()
@@ -43,32 +36,29 @@ class CircuitBreaker:
     @property
     def is_open(self) -> bool:
         """Whether calls are refused right now."""
-        return self.failures >= self.threshold and self.clock() < self.open_until
+        return self.failures >= FAILURES_TO_OPEN and time.monotonic() < self.open_until
 
     def call(self, action: Callable[[], Result]) -> Result:
         """Run ``action`` unless the circuit is open; count its failure or success."""
         with self._lock:
-            if self.failures >= self.threshold:
-                if self.clock() < self.open_until:
-                    raise CacheUnavailable(f"skipped: {self.failures} failures in a row, retrying later")
-                self.open_until = self.clock() + self.cool_down  # half-open: this one call probes
+            if self.is_open:
+                raise CacheUnavailable(f"skipped: {self.failures} failures in a row, retrying later")
+            if self.failures >= FAILURES_TO_OPEN:
+                self.open_until = time.monotonic() + COOL_DOWN_SECONDS  # half-open: this one call probes
         try:
             result = action()
         except Exception:
             with self._lock:
                 self.failures += 1
-                if self.failures >= self.threshold:
-                    self.open_until = self.clock() + self.cool_down
+                if self.failures >= FAILURES_TO_OPEN:
+                    self.open_until = time.monotonic() + COOL_DOWN_SECONDS
             raise
-        with self._lock:
-            self.failures = 0
+        self.failures = 0
         return result
 
 
 class RedisCache:
     """A cache in Redis; keys are prefixed so ``clear`` removes only byllm's entries."""
-
-    kind = "redis"
 
     def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
         try:
@@ -93,10 +83,6 @@ class RedisCache:
         expiry = max(int(ttl * 1000), 1) if ttl else None
         self.breaker.call(lambda: self._client.set(KEY_PREFIX + key, value, px=expiry))
 
-    def delete(self, key: str) -> None:
-        """Remove one entry."""
-        self.breaker.call(lambda: self._client.delete(KEY_PREFIX + key))
-
     def _keys(self) -> list[bytes]:
         return list(self._client.scan_iter(match=KEY_PREFIX + "*", count=1000))
 
@@ -109,15 +95,9 @@ class RedisCache:
         size = sum(used or 0 for used in pipeline.execute()) if keys else 0
         return CacheStats("redis", self.url, len(keys), 0, size)
 
-    def clear(self) -> int:
-        """Remove byllm's entries; return how many there were."""
+    def clear(self, expired_only: bool = False) -> int:
+        """Remove byllm's entries; return how many (Redis drops expired ones itself)."""
+        if expired_only:
+            return 0
         keys = self._keys()
         return sum(self._client.delete(*keys[start : start + 500]) for start in range(0, len(keys), 500))
-
-    def purge_expired(self) -> int:
-        """Nothing to do: Redis drops expired keys itself."""
-        return 0
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()

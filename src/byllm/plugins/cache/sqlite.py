@@ -1,4 +1,4 @@
-"""The SQLite cache backend (and the SQLite file the call log shares): WAL, safe across threads and processes."""
+"""The SQLite cache backend, and the SQLite file handling the call log shares with it."""
 
 from __future__ import annotations
 
@@ -6,21 +6,11 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from byllm.plugins.cache import CacheStats
+
 BUSY_TIMEOUT_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    """What ``jac cache stats`` shows for one backend."""
-
-    backend: str
-    location: str
-    entries: int
-    expired: int
-    size_bytes: int
 
 
 class SqliteFile:
@@ -35,7 +25,6 @@ class SqliteFile:
         self.path = Path(path)
         self.schema = schema
         self._local = threading.local()
-        self._prepared_in: int | None = None
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened (and the schema created) on first use."""
@@ -45,80 +34,57 @@ class SqliteFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            if self._prepared_in != os.getpid():
-                connection.execute("PRAGMA journal_mode = WAL")  # stored in the file; idempotent
-                connection.executescript(self.schema)
-                self._prepared_in = os.getpid()
+            connection.execute("PRAGMA journal_mode = WAL")  # stored in the file; idempotent
             connection.execute("PRAGMA synchronous = NORMAL")
+            connection.executescript(self.schema)
         except BaseException:
             connection.close()
             raise
         local.connection, local.pid = connection, os.getpid()
         return connection
 
-    def size_bytes(self) -> int:
-        """The database's size on disk, write-ahead log included."""
-        files = (self.path, Path(f"{self.path}-wal"))
-        return sum(file.stat().st_size for file in files if file.exists())
-
-    def close(self) -> None:
-        """Close this thread's connection."""
-        if getattr(self._local, "pid", None) == os.getpid():
-            self._local.connection.close()
-        self._local.pid = None
+    def execute(self, sql: str, arguments: tuple | list = ()) -> sqlite3.Cursor:
+        """Run one statement on this thread's connection."""
+        return self.connection().execute(sql, arguments)
 
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL, expires REAL);"
+EXPIRED = "expires IS NOT NULL AND expires <= ?"
 
 
-class SqliteCache:
-    """A cache in one SQLite file; expired entries are ignored, and removed by ``purge_expired``."""
-
-    kind = "sqlite"
+class SqliteCache(SqliteFile):
+    """A cache in one SQLite file; expired entries are ignored until ``clear(expired_only=True)``."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
-        self._file = SqliteFile(self.path, SCHEMA)
+        super().__init__(path, SCHEMA)
 
     def get(self, key: str) -> str | None:
-        """The value stored under ``key``, or ``None`` when missing or expired."""
-        row = self._file.connection().execute(
-            "SELECT value FROM entries WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, time.time())
-        ).fetchone()
+        """The live value stored under ``key``, or ``None``."""
+        row = self.execute(f"SELECT value FROM entries WHERE key = ? AND NOT ({EXPIRED})", (key, time.time())).fetchone()
         return None if row is None else row[0]
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, expiring after ``ttl`` seconds if given."""
         now = time.time()
-        self._file.connection().execute(
-            "INSERT OR REPLACE INTO entries (key, value, created, expires) VALUES (?, ?, ?, ?)",
-            (key, value, now, now + ttl if ttl else None),
-        )
-
-    def delete(self, key: str) -> None:
-        """Remove one entry."""
-        self._file.connection().execute("DELETE FROM entries WHERE key = ?", (key,))
+        sql = "INSERT OR REPLACE INTO entries (key, value, created, expires) VALUES (?, ?, ?, ?)"
+        self.execute(sql, (key, value, now, now + ttl if ttl else None))
 
     def stats(self) -> CacheStats:
-        """Live and expired entry counts and the file's size."""
-        entries, expired = self._file.connection().execute(
-            "SELECT COUNT(*), COALESCE(SUM(expires IS NOT NULL AND expires <= ?), 0) FROM entries", (time.time(),)
-        ).fetchone()
-        return CacheStats("sqlite", str(self.path), entries - expired, expired, self._file.size_bytes())
+        """Live and expired entry counts and the size on disk (nothing is created to report on)."""
+        if not self.path.exists():
+            return CacheStats("sqlite", str(self.path), 0, 0, 0)
+        sql = f"SELECT COUNT(*), COALESCE(SUM({EXPIRED}), 0) FROM entries"
+        entries, expired = self.execute(sql, (time.time(),)).fetchone()
+        files = (self.path, Path(f"{self.path}-wal"))
+        size = sum(file.stat().st_size for file in files if file.exists())
+        return CacheStats("sqlite", str(self.path), entries - expired, expired, size)
 
-    def clear(self) -> int:
-        """Remove every entry; return how many there were."""
-        connection = self._file.connection()
-        removed = connection.execute("DELETE FROM entries").rowcount
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def clear(self, expired_only: bool = False) -> int:
+        """Remove every entry, or only the expired ones; return how many."""
+        if not self.path.exists():
+            return 0
+        if expired_only:
+            return self.execute(f"DELETE FROM entries WHERE {EXPIRED}", (time.time(),)).rowcount
+        removed = self.execute("DELETE FROM entries").rowcount
+        self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
-
-    def purge_expired(self) -> int:
-        """Remove expired entries; return how many."""
-        sql = "DELETE FROM entries WHERE expires IS NOT NULL AND expires <= ?"
-        return self._file.connection().execute(sql, (time.time(),)).rowcount
-
-    def close(self) -> None:
-        """Close this thread's connection."""
-        self._file.close()
