@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping
 
 from jaclang.runtimelib import machine
-from byllm.errors import ConfigurationError, OutputConversionError
+from byllm.errors import ConfigurationError, OutputConversionError, ResponseFormatRejected
 from byllm.meaning import FunctionMeaning, describe_function
 from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.pricing import cost_of
 from byllm.prompt import build_messages, retry_message
 from byllm.providers.base import CompletionReply, CompletionRequest, Message, StreamingReply, ToolCall, Usage
-from byllm.providers.transport import ResponseFormatRejected
 
 if TYPE_CHECKING:
     from byllm.llm import Model

@@ -51,6 +51,14 @@ class EmptyReplyError(MalformedReplyError):
     """The provider returned no content: no choices, or a null message without tool calls."""
 
 
+class ResponseFormatRejected(ProviderError):
+    """The server refused ``response_format`` (JSON-schema mode): the call is asked again with the schema in the prompt.
+
+    Not retried by the transport: :mod:`byllm.call` catches it, rebuilds the
+    prompt and sends again; the provider remembers the server for the process.
+    """
+
+
 class OutputConversionError(ByLLMError):
     """The model's reply could not be turned into the declared return type.
 

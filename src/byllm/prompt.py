@@ -12,8 +12,6 @@ from json.encoder import encode_basestring
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import pydantic_core
-
 from byllm.meaning import FunctionMeaning
 from byllm.output import OutputType
 from byllm.providers.base import Message
@@ -42,6 +40,8 @@ def format_value(value: Any) -> str:
     """A value as the model sees it: JSON where possible (objects as their fields)."""
     if isinstance(value, str):
         return encode_basestring(value)
+    import pydantic_core  # not needed, nor imported, while every argument is text
+
     try:
         return pydantic_core.to_json(value, fallback=repr).decode()
     except Exception:  # values Pydantic cannot serialise at all
@@ -50,6 +50,8 @@ def format_value(value: Any) -> str:
 
 def format_object(instance: Any, excluded: frozenset[str] = frozenset()) -> str:
     """``self`` as the model sees it, without the fields named in ``excluded``."""
+    import pydantic_core
+
     try:
         fields = pydantic_core.to_jsonable_python(instance, fallback=repr)
     except Exception:  # values Pydantic cannot serialise at all

@@ -25,7 +25,8 @@ from byllm.providers.openai_provider import (
     chosen_transport,
     forget_response_format_refusals,
 )
-from byllm.providers.transport import ResponseFormatRejected, RetryPolicy
+from byllm.errors import ResponseFormatRejected
+from byllm.providers.transport import RetryPolicy
 from fake_server import (
     FakeLLMServer,
     RefusesResponseFormat,

@@ -7,7 +7,7 @@ each provider converts them to its own wire format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 Message = dict[str, Any]
 
@@ -215,3 +215,9 @@ class StreamingProvider(Protocol):
     def astream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk | str]:
         """Yield the reply in chunks, asynchronously."""
         ...
+
+
+def setting(config: Any, name: str, default: Any = None) -> Any:
+    """One provider setting from a model's configuration (a mapping or an object with attributes)."""
+    value = config.get(name) if isinstance(config, Mapping) else getattr(config, name, None)
+    return default if value is None else value

@@ -33,7 +33,8 @@ from typing import Any
 from byllm.errors import ConfigurationError
 from byllm.providers.base import CompletionRequest, ToolSpec
 from byllm.providers.openai_provider import OpenAICompatibleProvider, object_schema
-from byllm.providers.transport import Connection, RetryPolicy, setting
+from byllm.providers.base import setting
+from byllm.providers.transport import Connection, RetryPolicy
 from byllm.schema_hints import bound_arrays, rail_schema
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ or any other :class:`~byllm.providers.transport.Transport`.
 JSON-schema mode falls back by itself: a server that answers HTTP 400 about
 ``response_format`` is remembered for the process (per base URL) and the call is
 asked again with the schema described in the prompt
-(:class:`~byllm.providers.transport.ResponseFormatRejected`).
+(:class:`~byllm.errors.ResponseFormatRejected`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,18 @@ import threading
 from typing import Any
 
 from byllm import reply_json
-from byllm.errors import ByLLMError, ConfigurationError, EmptyReplyError, MalformedReplyError, ProviderError
+from byllm.errors import (
+    ByLLMError,
+    ConfigurationError,
+    EmptyReplyError,
+    MalformedReplyError,
+    ProviderError,
+    ResponseFormatRejected,
+)
 from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS, EncodedJSON
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, ToolSpec, Usage
 from byllm.providers.provider import RemoteProvider, wire_field
-from byllm.providers.transport import ResponseFormatRejected, RetryPolicy, SDKTransport, Transport, TransientError
+from byllm.providers.transport import RetryPolicy, SDKTransport, Transport, TransientError
 from byllm.redact import redact_url
 
 # Local servers ignore the key, but some refuse a request without one.

@@ -21,8 +21,7 @@ from typing import Any
 from byllm.errors import ConfigurationError
 from byllm.providers.hints import KNOWN_MODEL_NAMES, closest_name, unknown_model_message
 from byllm.providers.mock import MOCK_MODEL_NAMES, MockProvider
-from byllm.providers.transport import RetryPolicy
-from byllm.providers.transport import setting as _setting
+from byllm.providers.base import setting as _setting
 
 
 @dataclass(frozen=True)
@@ -155,6 +154,8 @@ def builtin_provider(model_name: str, config: Any) -> Any:
 
 def _connection_settings(config: Any, **overrides: Any) -> dict[str, Any]:
     """The keyword arguments every remote provider takes, read from the configuration."""
+    from byllm.providers.transport import RetryPolicy  # remote providers only: the mock never loads the transport
+
     settings = {
         "base_url": _setting(config, "base_url"),
         "api_key": _setting(config, "api_key"),

@@ -37,6 +37,7 @@ from byllm.errors import (
     ProviderTimeout,
     RateLimitError,
 )
+from byllm.providers.base import setting
 from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
 from byllm.redact import redact
 
@@ -55,12 +56,6 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 # Exceptions from these packages are transport or API failures; anything else
 # (a bug, a bad argument) is re-raised untouched instead of becoming a ProviderError.
 SDK_PACKAGES = frozenset({"openai", "anthropic", "litellm", "httpx", "httpx2", "httpcore", "httpcore2", "h11"})
-
-
-def setting(config: Any, name: str, default: Any = None) -> Any:
-    """One provider setting from a model's configuration (a mapping or an object with attributes)."""
-    value = config.get(name) if isinstance(config, Mapping) else getattr(config, name, None)
-    return default if value is None else value
 
 
 @dataclass(frozen=True)
@@ -141,14 +136,6 @@ class ConnectionFailure(WireFailure):
 
 class TimeoutFailure(WireFailure):
     """No answer within the timeout (retried)."""
-
-
-class ResponseFormatRejected(ProviderError):
-    """The server refused ``response_format`` (JSON-schema mode): the call is asked again with the schema in the prompt.
-
-    Not retried by the transport: :mod:`byllm.call` catches it, rebuilds the
-    prompt and sends again; the provider remembers the server for the process.
-    """
 
 
 class Transport(Protocol):
