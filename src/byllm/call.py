@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping, Sequence
 
 from jaclang.runtimelib import machine
 from byllm.errors import ConfigurationError, OutputConversionError, ResponseFormatRejected
@@ -57,7 +57,7 @@ class Attempt:
 
     messages: list[Message]
     reply: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_calls: Sequence[ToolCall] = ()
     chunks: list[str] | None = None  # the streamed pieces, for a streamed completion
     usage: Usage | None = None
     latency: float = 0.0  # seconds, from sending to the whole reply

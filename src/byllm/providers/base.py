@@ -7,7 +7,7 @@ each provider converts them to its own wire format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 Message = dict[str, Any]
 
@@ -56,7 +56,7 @@ class CompletionRequest:
     messages: list[Message]
     output_schema: dict[str, Any] | None = None
     output_name: str = "output"
-    tools: list[ToolSpec] = field(default_factory=list)
+    tools: Sequence[ToolSpec] = ()  # a list when the call has tools; the empty default is shared
     params: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
 
@@ -70,7 +70,7 @@ class CompletionReply:
     """
 
     text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_calls: Sequence[ToolCall] = ()
     usage: Usage | None = None
     model: str = ""
     raw: Any = None
