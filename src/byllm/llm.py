@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from byllm.providers.base import CompletionReply, CompletionRequest, Message
 
 DEFAULT_RETRIES = 2
-HISTORY_LIMIT = 1000  # call records kept per model; older ones are dropped in halves
+HISTORY_LIMIT = 100  # call records kept per model (the call log, when on, keeps all); older ones are dropped in halves
 
 # Settings of the model itself: they choose and configure its provider.
 PROVIDER_SETTINGS = (
@@ -302,7 +302,7 @@ class Model:
 
     @property
     def history(self) -> list[CallRecord]:
-        """Records of every call through this model, oldest first (the latest 1,000 at most)."""
+        """Records of the latest calls through this model, oldest first (100 at most; the call log, when on, keeps every call)."""
         return self._shared.history
 
     def remember(self, record: CallRecord) -> None:
