@@ -27,9 +27,7 @@ import sys
 import types
 import typing
 from functools import lru_cache
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from byllm.errors import ConfigurationError
 from byllm.reply_json import MAX_REPLY_CHARS, ReplyJSONError, fenced_blocks, json_values
@@ -116,19 +114,19 @@ class OutputType:
                 f"The reply is {len(reply):,} characters long; at most {MAX_REPLY_CHARS:,} are read. "
                 f"Reply with the {self.name} value only"
             )
-        from pydantic_core import ValidationError
+        import pydantic_core  # imported already (the validator is built); a plain import is the cheap form per call
 
         text = reply.strip()
         try:
             return self.validator.validate_json(text)
-        except ValidationError as error:
+        except pydantic_core.ValidationError as error:
             whole_reply_error = error
         candidate_error: Exception | None = None
         try:
             for candidate in json_values(text):
                 try:
                     return self.validate(candidate)
-                except ValidationError as error:
+                except pydantic_core.ValidationError as error:
                     candidate_error = candidate_error or error
         except ReplyJSONError as limit:
             candidate_error = candidate_error or limit
@@ -137,17 +135,17 @@ class OutputType:
         if scalar is not NO_SCALAR:
             try:
                 return self.validate(scalar)
-            except ValidationError as error:
+            except pydantic_core.ValidationError as error:
                 scalar_error = error
         raise ReplyMismatch(_feedback(_most_telling(candidate_error, whole_reply_error, scalar_error), self.name))
 
     def validate(self, data: Any) -> Any:
         """Validate Python data (already decoded) against the type; enum names accepted."""
-        from pydantic_core import ValidationError
+        import pydantic_core
 
         try:
             return self.validator.validate_python(data)
-        except ValidationError:
+        except pydantic_core.ValidationError:
             if not self.has_enums:
                 raise
             renamed = _enum_names_to_values(data, self.annotation, _ENUM_RENAME_DEPTH)
@@ -157,11 +155,11 @@ class OutputType:
 
     def check(self, value: Any) -> Any:
         """Check a ready-made value against the type; return the validated value."""
-        from pydantic_core import ValidationError
+        import pydantic_core
 
         try:
             return self.validate(value)
-        except ValidationError as error:
+        except pydantic_core.ValidationError as error:
             raise ReplyMismatch(_feedback(error, self.name)) from None
 
 

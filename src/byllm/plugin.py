@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from jaclang.runtimelib.machine import hookimpl
+from byllm.providers.base import CompletionReply, CompletionRequest, StreamingReply
 
-if TYPE_CHECKING:  # kept out of the import path: every `jac run` loads this plugin
+if TYPE_CHECKING:
     from byllm.llm import Model
-    from byllm.providers.base import CompletionReply, CompletionRequest
 
 
 class ByllmMachine:
@@ -31,8 +31,6 @@ class ByllmMachine:
         """Send one completion to the model's provider (streamed when the request asks)."""
         provider = model.provider
         if request.stream:
-            from byllm.providers.base import StreamingReply
-
             stream = getattr(provider, "stream", None)
             if stream is None:  # a provider that cannot stream answers in one chunk
                 reply = provider.complete(request)
@@ -59,8 +57,6 @@ async def _send_async(model: Model, request: CompletionRequest) -> CompletionRep
     """Ask the provider without blocking the loop (in a worker thread if it has no async client)."""
     provider = model.provider
     if request.stream:
-        from byllm.providers.base import StreamingReply
-
         astream = getattr(provider, "astream", None)
         if astream is not None:
             return StreamingReply(astream(request), model=request.model)
@@ -75,8 +71,6 @@ async def _send_async(model: Model, request: CompletionRequest) -> CompletionRep
 
         reply = await asyncio.to_thread(provider.complete, request)
     if request.stream:
-        from byllm.providers.base import StreamingReply
-
         return StreamingReply.replay([reply.text], reply.usage, reply.model)
     return reply
 

@@ -13,7 +13,6 @@ process; its clients are closed at exit.
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import functools
 import hashlib
@@ -217,7 +216,7 @@ class _Handoff:
         self.task: asyncio.Future[Any] | None = None
         self.error: BaseException | None = None  # the awaitable could not be started (not awaitable)
         self.cancelled = False
-        self.finished = _thread.allocate_lock()
+        self.finished = threading.Lock()
         self.finished.acquire()
 
     def start(self) -> None:
