@@ -300,6 +300,22 @@ def test_mock_records_each_request() -> None:
     assert [record.value for record in llm.history] == ["a", "b"]
 
 
+def test_mock_keeps_the_latest_hundred_requests() -> None:
+    from byllm.providers.mock import REQUEST_LIMIT
+
+    llm = Model("mockllm", outputs=[str(n) for n in range(REQUEST_LIMIT + 30)])
+
+    @by(llm)
+    def echo(n: int) -> str: ...
+
+    for n in range(REQUEST_LIMIT + 30):
+        echo(n)
+    requests = llm.provider.requests
+    assert REQUEST_LIMIT == 100 and len(requests) == REQUEST_LIMIT
+    sent = [request.messages[1]["content"].splitlines()[2] for request in requests]
+    assert sent[0] == "- n = 30" and sent[-1] == f"- n = {REQUEST_LIMIT + 29}"
+
+
 def test_unresolvable_return_annotation_is_a_configuration_error() -> None:
     from byllm.lib import ConfigurationError
 

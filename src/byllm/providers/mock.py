@@ -9,14 +9,18 @@ from byllm.errors import MockExhaustedError
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamChunk, ToolCall, Usage
 
 MOCK_MODEL_NAMES = ("mockllm", "mock")
+# Requests kept per mock (the latest ones), so a long-running program on the mock does not
+# grow without bound, nor give the garbage collector an ever larger heap to walk.
+REQUEST_LIMIT = 100
 
 
 class MockProvider:
     """Answers each request with the next scripted output.
 
     A string output is a reply text, parsed like a real model's; any other
-    output is a ready value, checked against the return type. Every request is
-    kept in :attr:`requests` so tests can see the exact messages sent.
+    output is a ready value, checked against the return type. The latest
+    :data:`REQUEST_LIMIT` (100) requests are kept in :attr:`requests` so
+    tests can see the exact messages sent.
     """
 
     name = "mock"
@@ -35,7 +39,10 @@ class MockProvider:
 
     def _take(self, request: CompletionRequest) -> Any:
         with self._lock:
-            self.requests.append(request)
+            requests = self.requests
+            requests.append(request)
+            if len(requests) > REQUEST_LIMIT:
+                del requests[0]
             if self._next >= len(self.outputs):
                 raise MockExhaustedError(
                     f"the mock model has no output left for call {self._next + 1}: it was given "
