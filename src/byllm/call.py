@@ -385,9 +385,11 @@ async def arun_call(model: Model, caller: Callable, args: Mapping[str | int, obj
         raise
 
 
-def start_stream(model: Model, caller: Callable, args: Mapping[str | int, object]) -> TypedCall:
+def start_stream(
+    model: Model, caller: Callable, args: Mapping[str | int, object], meaning: FunctionMeaning | None = None
+) -> TypedCall:
     """Check that streaming applies to this call and build its request."""
-    meaning = describe_function(caller)
+    meaning = describe_function(caller) if meaning is None else meaning
     if meaning.return_type is not str:
         raise ConfigurationError(
             f"{meaning.qualified_name}: stream=True needs a function returning str, but it returns "
@@ -397,12 +399,14 @@ def start_stream(model: Model, caller: Callable, args: Mapping[str | int, object
         raise ConfigurationError(
             f"{meaning.qualified_name}: stream=True cannot be combined with tools=[...]; use one or the other"
         )
-    return TypedCall(model, caller, args, streamed=True)
+    return TypedCall(model, caller, args, streamed=True, meaning=meaning)
 
 
-def stream_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Iterator[str]:
+def stream_call(
+    model: Model, caller: Callable, args: Mapping[str | int, object], meaning: FunctionMeaning | None = None
+) -> Iterator[str]:
     """The reply to one call as an iterator of text chunks (the provider is asked when reading starts)."""
-    call = start_stream(model, caller, args)
+    call = start_stream(model, caller, args, meaning)
     return _read_stream(call)
 
 

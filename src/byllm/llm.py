@@ -329,7 +329,7 @@ class Model:
             return asyncio.ensure_future(self.ainvoke(caller, args))
         options = self.call_settings()
         if options.stream:
-            return call.stream_call(self, caller, args)
+            return call.stream_call(self, caller, args, meaning)
         if options.tools:
             from byllm.tools import run_tool_loop
 

@@ -6,6 +6,7 @@ each provider converts them to its own wire format.
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -152,7 +153,7 @@ class StreamingReply(CompletionReply):
         """The text chunks, as they arrive."""
         self._claim()
         source = self._source
-        if not isinstance(source, Iterable):
+        if not isinstance(source, abc.Iterable):  # collections.abc's: typing's aliases check far slower
             raise TypeError("this streamed reply is asynchronous: read it with `async for`")
         chunks = self.chunks
         for piece in source:  # _take, inlined: this loop runs once per chunk
@@ -171,7 +172,7 @@ class StreamingReply(CompletionReply):
         """The text chunks, as they arrive (a sync source is read in turn, without blocking on I/O)."""
         self._claim()
         source = self._source
-        if isinstance(source, AsyncIterable):
+        if isinstance(source, abc.AsyncIterable):
             async for piece in source:
                 text = self._take(piece)
                 if text:
