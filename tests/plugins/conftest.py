@@ -13,7 +13,7 @@ import pytest
 
 from jaclang.runtimelib import machine
 from byllm.plugin import ByllmMachine
-from byllm.plugins import activation, cache, calllog, tracing, usage
+from byllm.plugins import activation, cache, calllog, entry, tracing, usage
 from byllm.settings import ENVIRONMENT_VARIABLES, forget_settings, reload_settings
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -25,10 +25,10 @@ HERE = Path(__file__).parent
 # byllm's plugins as the entry points register them (pyproject.toml, group "jac").
 BUILT_INS = {
     "byllm": ByllmMachine,
-    "byllm-cache": cache.CachePlugin,
-    "byllm-log": calllog.CallLogPlugin,
-    "byllm-usage": usage.UsagePlugin,
-    "byllm-tracing": tracing.TracingPlugin,
+    "byllm-cache": entry.CachePlugin,
+    "byllm-log": entry.CallLogPlugin,
+    "byllm-usage": entry.UsagePlugin,
+    "byllm-tracing": entry.TracingPlugin,
 }
 
 

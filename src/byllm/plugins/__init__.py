@@ -1,11 +1,16 @@
 """byllm's built-in plugins: persistent cache, call log, usage and cost, tracing.
 
-Each is its own ``jac`` entry point (``byllm-cache``, ``byllm-log``,
-``byllm-usage``, ``byllm-tracing``), so any of them can be blocked with
-``JAC_DISABLED_PLUGINS``. Usage, the call log and tracing read the finished
-:class:`~byllm.call.CallRecord` (the ``llm_call_finished`` hook); the cache is
-the one that answers completions. The entry points' classes are in
-:mod:`byllm.plugins.entry`, which every ``jac`` start imports and which imports
-nothing else; plugins that are off register no hook at all and their modules
-are not imported (see :mod:`byllm.plugins.activation`).
+Each is its own ``jac`` entry point (``byllm-cache``, ``byllm-log``, ``byllm-usage``,
+``byllm-tracing``; classes in :mod:`byllm.plugins.entry`), so ``JAC_DISABLED_PLUGINS`` can
+block any of them. Usage, the call log and tracing read the finished
+:class:`~byllm.call.CallRecord` (the ``llm_call_finished`` hook); the cache answers
+completions. A plugin that is off registers no hook and its module is not imported
+(:mod:`byllm.plugins.activation`).
 """
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message`` with credentials masked, for the plugins' warnings, the call log and their commands."""
+    from byllm.redact import redact
+
+    return redact(f"{type(error).__name__}: {error}")

@@ -1,18 +1,12 @@
 """Switching the off-by-default plugins on: their working hooks are registered only while wanted.
 
-A plugin that is off must cost nothing, per call and at start-up, so the entry
-point of the cache, the call log, tracing and the rate limit
-(:mod:`byllm.plugins.entry`) carries no working hook. :data:`FEATURES` lists
-each switchable feature: the name its hooks are registered under, the entry
-point it belongs to, the module and class of the hooks, and when the settings
-want it. The hooks are registered on the plugin manager while the feature is
-wanted, and only then is the feature's module imported: the settings say so
-(matched when the first model is made, :func:`match_settings`, and each time
-the settings are read again), or a model or a call asks for it
-(``Model(cache=...)``, ``by llm(log=True)``, through :func:`request_features`;
-once asked, the hooks stay, and check the model's own setting on every call).
-A plugin blocked by ``JAC_DISABLED_PLUGINS`` (its entry point not registered)
-stays off.
+The entry points of the cache, the call log, tracing and the rate limit carry no working hook
+(:mod:`byllm.plugins.entry`), so a feature that is off costs nothing. Each :class:`Feature`
+registers its hooks, importing their module only then, while its entry point is loaded (not
+blocked by ``JAC_DISABLED_PLUGINS``) and the feature is wanted: the settings say so (matched when
+the first model is made and each time they are read again), or a model or a call asked for it
+(``Model(cache=...)``, ``by llm(log=True)``; once asked, the hooks stay and check the model's own
+setting on every call).
 """
 
 from __future__ import annotations
@@ -30,52 +24,41 @@ if TYPE_CHECKING:
     from byllm.settings import Settings
 
 
-def cache_wanted(settings: Settings) -> bool:
-    """The settings switch the persistent cache on (``BYLLM_CACHE``, ``cache`` in the config file)."""
-    return settings.cache is not None
-
-
-def log_wanted(settings: Settings) -> bool:
-    """The settings switch the call log on (``BYLLM_LOG``, ``log`` in the config file)."""
-    return settings.log is not None
-
-
 def rate_limit_wanted(settings: Settings) -> bool:
     """The settings switch the shared rate limit on (a store, or requests or tokens per minute)."""
     return bool(settings.rate_limit or settings.rate_limit_rpm or settings.rate_limit_tpm)
 
 
 def tracing_wanted(settings: Settings) -> bool:
-    """Spans are wanted: not switched off, OpenTelemetry installed, somewhere to send them."""
+    """Spans are wanted: not switched off, OpenTelemetry installed, and ``on`` or a tracer provider set."""
     if settings.tracing == "off" or importlib.util.find_spec("opentelemetry") is None:
         return False  # decided without importing the tracing plugin
-    from byllm.plugins.tracing import tracing_enabled
+    from byllm.plugins.tracing import has_tracer_provider
 
-    return tracing_enabled(settings)
+    return settings.tracing == "on" or has_tracer_provider()
 
 
 @dataclass
 class Feature:
-    """One switchable plugin: ``module.hooks`` registered as ``name`` while ``entry_point`` is loaded and wanted."""
+    """One switchable plugin: the hooks at ``target`` (``module:Class``) registered as ``name`` while wanted.
+
+    ``name`` is the entry point's name with a suffix (``byllm-cache:hooks``).
+    """
 
     name: str
-    entry_point: str
-    module: str
-    hooks: str
+    target: str
     wanted: Callable[[Settings], bool]
     requested: bool = False
-
-    def hooks_class(self) -> type:
-        """The class holding the feature's working hooks (imports its module)."""
-        return getattr(importlib.import_module(self.module), self.hooks)
 
     def sync(self, settings: Settings) -> None:
         """Register or unregister the hooks on the current plugin manager to match ``settings``."""
         manager = machine.plugin_manager
-        wanted = manager.has_plugin(self.entry_point) and (self.requested or self.wanted(settings))
+        entry_point = self.name.partition(":")[0]
+        wanted = manager.has_plugin(entry_point) and (self.requested or self.wanted(settings))
         registered = manager.get_plugin(self.name)
         if wanted and registered is None:
-            manager.register(self.hooks_class(), name=self.name)
+            module, hooks = self.target.split(":")
+            manager.register(getattr(importlib.import_module(module), hooks), name=self.name)
         elif registered is not None and not wanted:
             manager.unregister(registered)
 
@@ -86,14 +69,16 @@ class Feature:
 
 
 # Every switchable feature, in the order their hooks are registered.
-FEATURES = (
-    Feature("byllm-cache:hooks", "byllm-cache", "byllm.plugins.cache", "CacheHooks", cache_wanted),
-    Feature("byllm-log:hooks", "byllm-log", "byllm.plugins.calllog", "CallLogHooks", log_wanted),
-    Feature("byllm-tracing:hooks", "byllm-tracing", "byllm.plugins.tracing", "TracingHooks", tracing_wanted),
-    Feature("byllm-ratelimit:gate", "byllm-ratelimit", "byllm.ratelimit", "RateLimitGate", rate_limit_wanted),
-    Feature("byllm-ratelimit:hooks", "byllm-ratelimit", "byllm.ratelimit", "RateLimitWrapper", rate_limit_wanted),
-)
-features: dict[str, Feature] = {feature.name: feature for feature in FEATURES}
+features: dict[str, Feature] = {
+    feature.name: feature
+    for feature in (
+        Feature("byllm-cache:hooks", "byllm.plugins.cache:CacheHooks", lambda settings: settings.cache is not None),
+        Feature("byllm-log:hooks", "byllm.plugins.calllog:CallLogHooks", lambda settings: settings.log is not None),
+        Feature("byllm-tracing:hooks", "byllm.plugins.tracing:TracingHooks", tracing_wanted),
+        Feature("byllm-ratelimit:gate", "byllm.ratelimit:RateLimitGate", rate_limit_wanted),
+        Feature("byllm-ratelimit:hooks", "byllm.ratelimit:RateLimitWrapper", rate_limit_wanted),
+    )
+}
 _lock = threading.Lock()
 _matched = False  # whether the features were matched to the settings since this module was imported
 
@@ -103,7 +88,7 @@ def sync(settings: Settings | None = None) -> None:
     global _matched
     settings = get_settings() if settings is None else settings
     with _lock:
-        for feature in FEATURES:
+        for feature in features.values():
             feature.sync(settings)
         _matched = True
 
@@ -116,16 +101,14 @@ def match_settings() -> None:
 
 def request_features(cache: bool = False, log: bool = False) -> None:
     """A model or call uses the cache and/or the log: keep their hooks registered from now on."""
-    if cache:
-        features["byllm-cache:hooks"].requested = True
-    if log:
-        features["byllm-log:hooks"].requested = True
+    features["byllm-cache:hooks"].requested |= cache
+    features["byllm-log:hooks"].requested |= log
     sync()
 
 
 def forget_requests() -> None:
     """Forget which features models asked for, and match the settings again (tests)."""
-    for feature in FEATURES:
+    for feature in features.values():
         feature.requested = False
     sync()
 

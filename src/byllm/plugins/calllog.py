@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
+from byllm.plugins import describe_error
 from byllm.plugins.activation import features
 from byllm.plugins.cache.sqlite import SqliteFile
-from byllm.plugins.entry import CallLogPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings, parse_log_target
 
 if TYPE_CHECKING:
@@ -20,18 +20,6 @@ if TYPE_CHECKING:
     from byllm.llm import Model
 
 logger = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, function TEXT NOT NULL, model TEXT NOT NULL,
-    params TEXT NOT NULL, messages TEXT NOT NULL, replies TEXT NOT NULL, tool_turns TEXT NOT NULL,
-    value TEXT, error TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL,
-    latency_ms REAL NOT NULL, retries INTEGER NOT NULL, completions INTEGER NOT NULL,
-    cached_completions INTEGER NOT NULL, streamed INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calls_by_time ON calls (time);
-"""
-JSON_COLUMNS = frozenset({"params", "messages", "replies", "tool_turns", "value"})
 
 
 @dataclass
@@ -59,6 +47,12 @@ class LoggedCall:
 
 
 COLUMNS = tuple(column.name for column in fields(LoggedCall))
+JSON_COLUMNS = frozenset({"params", "messages", "replies", "tool_turns", "value"})
+# The columns are LoggedCall's fields; SQLite keeps each value's own type, so none is declared.
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY AUTOINCREMENT, {', '.join(COLUMNS[1:])});
+CREATE INDEX IF NOT EXISTS calls_by_time ON calls (time);
+"""
 
 
 class CallLog(SqliteFile):
@@ -131,8 +125,6 @@ def log_path(model: Model | None = None) -> Path | None:
 
 
 def _attempt_data(attempt: Attempt) -> dict[str, Any]:
-    from byllm.plugins.cache.keys import describe_error
-
     data: dict[str, Any] = {
         "text": attempt.reply,
         "tool_calls": [{"id": call.id, "name": call.name, "arguments": call.arguments} for call in attempt.tool_calls],
@@ -147,20 +139,12 @@ def _attempt_data(attempt: Attempt) -> dict[str, Any]:
     return data
 
 
-def _secrets(record: CallRecord) -> list[str]:
-    try:
-        return list(record.model.provider.secrets()) if record.model is not None else []
-    except Exception:  # a provider that cannot be built, or keeps no credentials, has none to mask
-        return []
-
-
 def build_row(record: CallRecord) -> dict[str, Any]:
     """The log row for a finished call: JSON data (``repr`` for what has no JSON form), credentials masked."""
     from datetime import datetime, timezone
 
     from pydantic_core import to_jsonable_python
 
-    from byllm.plugins.cache.keys import describe_error
     from byllm.redact import redact
 
     row = {
@@ -182,7 +166,11 @@ def build_row(record: CallRecord) -> dict[str, Any]:
         "cached_completions": sum(attempt.cached for attempt in record.attempts),
         "streamed": record.streamed,
     }
-    return redact(to_jsonable_python(row, fallback=repr, bytes_mode="base64"), _secrets(record))
+    try:  # the provider's own credentials are masked wherever they appear
+        secrets = list(record.model.provider.secrets()) if record.model is not None else []
+    except Exception:  # a provider that cannot be built, or keeps no credentials, has none to mask
+        secrets = []
+    return redact(to_jsonable_python(row, fallback=repr, bytes_mode="base64"), secrets)
 
 
 class CallLogHooks:
@@ -198,10 +186,7 @@ class CallLogHooks:
         try:
             open_log(path).add(build_row(record))
         except Exception as problem:  # the log is an observer: report, never break the program
-            from byllm.plugins.cache.keys import describe_error
-
             logger.warning("byllm call log %s not written: %s", path, describe_error(problem))
 
 
-# CallLogHooks are registered by byllm.plugins.activation while a log is configured or asked for.
-feature = features["byllm-log:hooks"]
+feature = features["byllm-log:hooks"]  # CallLogHooks, registered while a log is configured or asked for

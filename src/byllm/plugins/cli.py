@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any, Callable
 
 from byllm.errors import ByLLMError
+from byllm.plugins import describe_error
 from byllm.redact import redact_url
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -24,8 +25,6 @@ def reporting_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[
     """``command`` with a failure told in one line on stderr (exit status 1), not a traceback."""
 
     def run(options: argparse.Namespace) -> int:
-        from byllm.plugins.cache.keys import describe_error
-
         try:
             return command(options)
         except ByLLMError as error:
@@ -100,15 +99,10 @@ def run_logs_command(options: argparse.Namespace) -> int:
     from byllm.plugins.calllog import open_log
     from byllm.settings import default_log_path, get_settings, parse_log_target
 
-    path = parse_log_target(options.path, "--path") if options.path else get_settings().log
-    if path is None and not default_log_path().exists():  # the log is off now, but a program may have switched it on
-        print(f"no call log found: looked for {default_log_path()} (byllm's default). Switch the log on with "
-              "BYLLM_LOG=1, `log = true` in jac.toml [byllm] or Model(..., log=True); pass --path "
-              "for a log elsewhere", file=sys.stderr)
-        return 0 if options.action == "list" else 1
-    path = path or default_log_path()
-    if not path.exists():
-        print(f"no calls logged yet ({path} does not exist)", file=sys.stderr)
+    path = parse_log_target(options.path, "--path") if options.path else get_settings().log or default_log_path()
+    if not path.exists():  # the log may be off now, while a program switched it on (Model(..., log=True))
+        print(f"no call log found: looked for {path}. Switch the log on with BYLLM_LOG=1, `log = true` in jac.toml "
+              "[byllm] or Model(..., log=True); pass --path for a log elsewhere", file=sys.stderr)
         return 0 if options.action == "list" else 1
     log = open_log(path)
     if options.action == "clear":

@@ -1,13 +1,8 @@
-"""The entry-point classes of byllm's built-in plugins: what every ``jac`` start registers.
+"""The entry-point classes of byllm's built-in plugins: all that a ``jac`` start imports of them.
 
-Every ``jac`` start imports the module of each ``jac`` entry point, so these
-classes carry only what must always be registered: the ``jac cache`` and
-``jac logs`` commands (their code is imported when the command line is built)
-and the usage count of every finished call. The hooks that do a feature's work
-(cache, call log, tracing, rate limit) live in the feature's own module and are
-registered by :mod:`byllm.plugins.activation` when the settings, a model or a
-call ask for the feature, so an entry point blocked with ``JAC_DISABLED_PLUGINS``
-keeps its feature's module from being imported at all.
+They carry only what is always registered: the ``jac cache`` and ``jac logs`` commands and
+the usage count. A feature's working hooks are registered by :mod:`byllm.plugins.activation`
+while it is wanted, so a feature that is off, or blocked, imports nothing more.
 """
 
 from __future__ import annotations
@@ -25,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class CachePlugin:
-    """The ``byllm-cache`` entry point: ``jac cache``; the cache's hooks are registered while a cache is in use."""
+    """``byllm-cache``: ``jac cache``; the cache's hooks are registered while a cache is in use."""
 
     @staticmethod
     @hookimpl
@@ -37,19 +32,19 @@ class CachePlugin:
 
 
 class CallLogPlugin:
-    """The ``byllm-log`` entry point: ``jac logs``; the log's hook is registered while a log is in use."""
+    """``byllm-log``: ``jac logs``; the log's hook is registered while a log is in use."""
 
     @staticmethod
     @hookimpl
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac logs [show ID] [--json]``."""
+        """Add ``jac logs [list | show ID | clear]``."""
         from byllm.plugins.cli import add_logs_command
 
         add_logs_command(subparsers)
 
 
 class UsagePlugin:
-    """The ``byllm-usage`` entry point (on by default): counts every finished call."""
+    """``byllm-usage`` (on by default): counts every finished call."""
 
     @staticmethod
     @hookimpl
@@ -67,8 +62,8 @@ def usage_ledger() -> UsageLedger:
 
 
 class TracingPlugin:
-    """The ``byllm-tracing`` entry point: the span hooks are registered while tracing is active."""
+    """``byllm-tracing``: the span hooks are registered while tracing is active."""
 
 
 class RateLimitPlugin:
-    """The ``byllm-ratelimit`` entry point: the rate limit's hooks are registered while a limit is configured."""
+    """``byllm-ratelimit``: the rate limit's hooks are registered while a limit is configured."""

@@ -11,19 +11,16 @@ A global provider set after the first call is picked up by ``byllm.settings.relo
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.plugins.activation import features
-from byllm.plugins.entry import TracingPlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.settings import get_settings
 
 if TYPE_CHECKING:
     from byllm.call import Attempt, CallRecord
-    from byllm.settings import Settings
 
 TRACER_NAME = "byllm"
 
@@ -50,12 +47,9 @@ def use_tracer_provider(provider: Any) -> None:
     feature.sync(get_settings())
 
 
-def tracing_enabled(settings: Settings | None = None) -> bool:
-    """Whether spans are made: not switched off, OpenTelemetry installed, a tracer provider to send them to."""
-    mode = (settings or get_settings()).tracing
-    if mode == "off" or importlib.util.find_spec("opentelemetry") is None:
-        return False
-    if _tracer_provider is not None or mode == "on":
+def has_tracer_provider() -> bool:
+    """Whether spans have somewhere to go: :func:`use_tracer_provider`'s provider or a global one."""
+    if _tracer_provider is not None:
         return True
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
@@ -128,47 +122,41 @@ def _end(span: Any, error: BaseException | None, end_time: int) -> None:
     span.end(end_time=end_time)
 
 
-def trace_call(record: CallRecord) -> None:
-    """The spans of one finished call, sent to :func:`use_tracer_provider`'s provider or the global one."""
-    from opentelemetry import trace
-
-    import byllm
-
-    tracer = trace.get_tracer(TRACER_NAME, byllm.__version__, tracer_provider=_tracer_provider)
-    start = _nanoseconds(record.started_at)
-    end = start + _nanoseconds(record.duration)
-    call = tracer.start_span(
-        f"by_llm {record.function}",
-        kind=trace.SpanKind.INTERNAL,
-        start_time=start,
-        attributes={"byllm.function": record.function, "gen_ai.request.model": record.model_name},
-    )
-    context = trace.set_span_in_context(call)
-    shared = request_attributes(record)
-    for attempt in record.attempts:
-        # Wall-clock starts and monotonic durations drift by microseconds: keep children inside the call.
-        began = min(max(_nanoseconds(attempt.started_at), start), end)
-        span = tracer.start_span(
-            f"chat {shared['gen_ai.request.model']}", context=context, kind=trace.SpanKind.CLIENT,
-            start_time=began, attributes={**shared, **attempt_attributes(attempt)},
-        )
-        _end(span, attempt.error, min(began + _nanoseconds(attempt.latency), end))
-    for turn in record.tool_turns:
-        call.add_event("gen_ai.tool.call", {"gen_ai.tool.name": turn.name})
-    if record.usage.total_tokens:
-        call.set_attributes(_usage_attributes(record.usage))
-    _end(call, record.error, end)
-
-
 class TracingHooks:
     """Makes the spans of every finished call; registered only while tracing is active."""
 
     @staticmethod
     @hookimpl
     def llm_call_finished(record: CallRecord) -> None:
-        """Spans for the call and each of its completions."""
-        trace_call(record)
+        """The spans of the call and of each of its completions, sent to :func:`use_tracer_provider`'s provider
+        or the global one."""
+        from opentelemetry import trace
 
+        import byllm
 
-# TracingHooks are registered by byllm.plugins.activation while tracing is active.
-feature = features["byllm-tracing:hooks"]
+        tracer = trace.get_tracer(TRACER_NAME, byllm.__version__, tracer_provider=_tracer_provider)
+        start = _nanoseconds(record.started_at)
+        end = start + _nanoseconds(record.duration)
+        call = tracer.start_span(
+            f"by_llm {record.function}",
+            kind=trace.SpanKind.INTERNAL,
+            start_time=start,
+            attributes={"byllm.function": record.function, "gen_ai.request.model": record.model_name},
+        )
+        context = trace.set_span_in_context(call)
+        shared = request_attributes(record)
+        for attempt in record.attempts:
+            # Wall-clock starts and monotonic durations drift by microseconds: keep children inside the call.
+            began = min(max(_nanoseconds(attempt.started_at), start), end)
+            span = tracer.start_span(
+                f"chat {shared['gen_ai.request.model']}", context=context, kind=trace.SpanKind.CLIENT,
+                start_time=began, attributes={**shared, **attempt_attributes(attempt)},
+            )
+            _end(span, attempt.error, min(began + _nanoseconds(attempt.latency), end))
+        for turn in record.tool_turns:
+            call.add_event("gen_ai.tool.call", {"gen_ai.tool.name": turn.name})
+        if record.usage.total_tokens:
+            call.set_attributes(_usage_attributes(record.usage))
+        _end(call, record.error, end)
+
+feature = features["byllm-tracing:hooks"]  # TracingHooks, registered while tracing is active

@@ -11,15 +11,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from byllm.plugins.entry import UsagePlugin
 from byllm.pricing import DEFAULT_PRICES, cost_of, price_of, set_price
 
 if TYPE_CHECKING:
     from byllm.call import CallRecord
 
 __all__ = [
-    "DEFAULT_PRICES", "UNPRICED", "CallUsage", "RunUsage", "UsagePlugin", "cost_of", "format_cost", "last_usage",
-    "price_of", "reset_usage", "run_usage", "set_price",
+    "DEFAULT_PRICES", "UNPRICED", "CallUsage", "RunUsage", "cost_of", "format_cost", "last_usage", "price_of",
+    "reset_usage", "run_usage", "set_price",
 ]
 
 UNPRICED = "unpriced"

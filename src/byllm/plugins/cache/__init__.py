@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
+from byllm.plugins import describe_error
 from byllm.plugins.activation import features
 from byllm.plugins.entry import CachePlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.redact import redact_url
@@ -146,7 +147,6 @@ def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
     """Count a backend error; an unusable SQLite cache is turned off for the process with one warning."""
     import sqlite3
 
-    from byllm.plugins.cache.keys import describe_error
     from byllm.plugins.cache.redis import CacheUnavailable
 
     _counters.errors += 1
@@ -162,19 +162,18 @@ def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
 
 
 def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
-    """The stored reply to ``request`` (marked ``cached``; chunks again for a stream), or ``None``."""
+    """The stored reply to ``request`` (marked ``cached``; its chunks again for a stream), or ``None``."""
     policy = cache_policy(model)
     if policy is None:
         return None
     from byllm.plugins.cache.keys import BadEntry, NotStorable, cache_key, decode_entry
-    from byllm.providers.base import StreamingReply
 
     try:
         stored = open_backend(policy.url).get(cache_key(model, request))
         if stored is None:
             _counters.misses += 1
             return None
-        reply = decode_entry(stored)
+        reply = decode_entry(stored, request.stream)
     except (NotStorable, ConfigurationError) as error:
         logger.debug("not caching %s: %s", model.model_name, error)
         return None
@@ -186,11 +185,6 @@ def lookup(model: Model, request: CompletionRequest) -> CompletionReply | None:
         _backend_failed(policy, error, "reading")
         return None
     _counters.hits += 1
-    if request.stream:
-        chunks = reply.raw["chunks"] if reply.raw else [reply.text]
-        streamed = StreamingReply.replay(chunks, reply.usage, reply.model)
-        streamed.cached = True
-        return streamed
     return reply
 
 
@@ -262,5 +256,4 @@ class CacheHooks:
         return _store_when_ready(model, request, pending)
 
 
-# CacheHooks are registered by byllm.plugins.activation while a cache is configured or asked for.
-feature = features["byllm-cache:hooks"]
+feature = features["byllm-cache:hooks"]  # CacheHooks, registered while a cache is configured or asked for

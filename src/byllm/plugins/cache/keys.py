@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from byllm.providers.base import CompletionReply, CompletionRequest, StreamingReply, ToolCall, Usage
-from byllm.redact import is_secret_name, redact, redact_url
+from byllm.redact import is_secret_name, redact_url
 
 if TYPE_CHECKING:
     from byllm.llm import Model
@@ -138,25 +138,18 @@ def encode_entry(reply: CompletionReply) -> str:
         raise NotStorable(f"the reply cannot be stored: {error}") from None
 
 
-def decode_entry(stored: str | bytes) -> CompletionReply:
-    """A stored entry as a reply marked ``cached``; :class:`BadEntry` when it is not one :func:`encode_entry` wrote."""
+def decode_entry(stored: str | bytes, stream: bool = False) -> CompletionReply:
+    """A stored entry as a reply marked ``cached`` (a stream replays its chunks);
+    :class:`BadEntry` when it is not one :func:`encode_entry` wrote."""
     try:  # Pydantic's JSON parser refuses lone surrogates, so the standard one reads
         entry = StoredReply.model_validate(json.loads(stored))
     except (ValueError, RecursionError) as error:  # a ValidationError is a ValueError
         raise BadEntry(f"not a stored reply ({type(error).__name__})") from None
-    reply = CompletionReply(
-        text=entry.text,
-        tool_calls=[ToolCall(call.id, call.name, call.arguments) for call in entry.tool_calls],
-        usage=None if entry.usage is None else Usage(*entry.usage),
-        model=entry.model,
-        value=entry.value,
-        has_value=entry.has_value,
-        cached=True,
-    )
-    reply.raw = None if entry.chunks is None else {"chunks": entry.chunks}
+    usage = None if entry.usage is None else Usage(*entry.usage)
+    if stream:
+        reply: CompletionReply = StreamingReply.replay(entry.chunks or [entry.text], usage, entry.model)
+    else:
+        tool_calls = [ToolCall(call.id, call.name, call.arguments) for call in entry.tool_calls]
+        reply = CompletionReply(entry.text, tool_calls, usage, entry.model, value=entry.value, has_value=entry.has_value)
+    reply.cached = True
     return reply
-
-
-def describe_error(error: BaseException) -> str:
-    """``Type: message`` with credentials masked, for warnings, the call log and ``jac cache``."""
-    return redact(f"{type(error).__name__}: {error}")
