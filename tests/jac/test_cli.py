@@ -161,6 +161,47 @@ def test_jac_run_without_a_program_prints_one_usage_line(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["hello.jac"],
+        ["hello"],
+        ["app", "one", "two"],
+        ["hello.jac", "--fresh", "--model", "x"],
+        ["hello.jac", "--help"],
+        ["hello.jac", "-x", "--version", "-"],
+        ["hello.jac", "", " -y", "a b"],
+        ["run", "run"],
+        [""],
+    ],
+)
+def test_jac_run_reads_a_plain_command_line_as_its_parser_does(arguments: list[str]) -> None:
+    from jaclang.commands.parser import parse_command_line
+    from jaclang.commands.run import plain_options
+
+    quick = plain_options(arguments)
+    assert quick is not None
+    assert vars(quick) == vars(parse_command_line(["run", *arguments]))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [[], ["--fresh", "hello.jac"], ["-"], ["--", "hello.jac"], ["hello.jac", "--", "a"], ["-h"], ["--bogus", "x.jac"]],
+)
+def test_jac_run_leaves_options_dashes_and_stdin_to_its_parser(arguments: list[str]) -> None:
+    from jaclang.commands.run import plain_options
+
+    assert plain_options(arguments) is None
+
+
+def test_jac_run_passes_every_argument_after_the_program_to_it(tmp_path: Path) -> None:
+    write(tmp_path, "args.jac", 'import sys;\nwith entry { print(sys.argv); }\n')
+    result = jac("run", "args.jac", "--fresh", "-x", "", "--help", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "['args.jac', '--fresh', '-x', '', '--help']\n"), result.stderr
+    result = jac("run", "--fresh", "args.jac", "--", "a", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "['args.jac', 'a']\n"), result.stderr
+
+
 @pytest.mark.parametrize("command", ["run", "py", "check", "test"])
 def test_a_missing_file_is_the_same_usage_error_for_every_command(command: str, tmp_path: Path) -> None:
     result = jac(command, "nope.jac", cwd=tmp_path)

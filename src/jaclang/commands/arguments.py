@@ -8,11 +8,8 @@ exits 1.
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import sys
-from typing import NoReturn
 
 SUCCESS = 0
 FAILURE = 1  # the program raised, a test failed, a check found problems
@@ -23,20 +20,10 @@ INTERRUPTED = 130  # Ctrl-C
 # Folders never searched for Jac files: tool state, environments, generated code.
 SKIPPED_FOLDERS = frozenset({".jac", ".git", ".venv", "venv", "node_modules", "__pycache__", "__jac_gen__", "build", "dist"})
 ANNEX_SUFFIX = ".impl.jac"
-# A `test` block at the start of a line: `test "name" {`, `test name {` or `test {`.
-TEST_BLOCK = re.compile(r'^[ \t]*test\b[ \t]*("[^"\n]*"|\w+)?[ \t]*\{', re.MULTILINE)
 
 
 class UsageError(Exception):
     """A command line a command cannot act on; its message is the one line shown to the user."""
-
-
-class JacArgumentParser(argparse.ArgumentParser):
-    """An argument parser whose errors use the one-line ``jac COMMAND: ...`` form and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        """Report a bad command line on one line and exit with the usage-error status."""
-        self.exit(USAGE_ERROR, f"{self.prog}: {message}; see '{self.prog} --help'\n")
 
 
 def report_usage_error(command: str, error: UsageError) -> int:
@@ -83,12 +70,3 @@ def jac_files_under(folder: str) -> list[str]:
             os.path.join(directory, name) for name in files if name.endswith(".jac") and not name.endswith(ANNEX_SUFFIX)
         )
     return sorted(found)
-
-
-def has_test_blocks(path: str) -> bool:
-    """Whether a ``.jac`` file declares a ``test`` block (a cheap text search; nothing is compiled)."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return TEST_BLOCK.search(handle.read()) is not None
-    except (OSError, UnicodeDecodeError):
-        return False

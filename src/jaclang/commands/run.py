@@ -14,10 +14,9 @@ the run's tokens and cost at exit, and replace every model of the run
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import Any
+from types import SimpleNamespace
 
 from jaclang.commands.arguments import (
     FAILURE,
@@ -30,12 +29,19 @@ from jaclang.commands.arguments import (
     resolve_jac_file,
 )
 
+TYPE_CHECKING = False  # typing's own constant, without importing typing at every start
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
 STDIN_NAME = "<stdin>"
 ONE_LINE_USAGE = "jac run [--fresh] [--verbose] [--usage] [--model NAME] FILE.jac|FOLDER|- [ARGS...]"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
+    import argparse
+
     parser = subparsers.add_parser(
         "run",
         help="run a Jac program",
@@ -60,7 +66,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_command)
 
 
-def run_command(options: argparse.Namespace) -> int:
+def plain_options(arguments: list[str]) -> SimpleNamespace | None:
+    """The options of ``jac run PROGRAM [ARGS...]`` (no option before PROGRAM), read without the argument parser.
+
+    They are the parser's (a test compares them): PROGRAM is the first argument,
+    ARGS all the others, every option at its default. ``None`` for any other
+    command line, and for one with ``--`` among ARGS (argparse drops some of
+    them), so that the parser reads it.
+    """
+    if not arguments or arguments[0].startswith("-") or "--" in arguments:
+        return None
+    return SimpleNamespace(
+        command="run",
+        fresh=False,
+        verbose=False,
+        usage=False,
+        model=None,
+        file=arguments[0],
+        args=arguments[1:],
+        handler=run_command,
+    )
+
+
+def run_command(options: argparse.Namespace | SimpleNamespace) -> int:
     """Run the program as ``__main__``; usage errors and syntax errors exit 2, uncaught errors 1."""
     if options.file is None:
         print(f"jac run: no program given; usage: {ONE_LINE_USAGE}", file=sys.stderr)

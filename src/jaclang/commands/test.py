@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import sys
 import time
 from types import ModuleType
@@ -21,13 +22,14 @@ from jaclang.commands.arguments import (
     SUCCESS,
     USAGE_ERROR,
     UsageError,
-    has_test_blocks,
     jac_files_under,
     report_usage_error,
     resolve_jac_file,
 )
 
 EXPLAIN_NAME = "__jac_explain_assert__"  # the helper rewritten asserts call, put in each test module
+# A `test` block at the start of a line: `test "name" {`, `test name {` or `test {`.
+TEST_BLOCK = re.compile(r'^[ \t]*test\b[ \t]*("[^"\n]*"|\w+)?[ \t]*\{', re.MULTILINE)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,6 +102,15 @@ def test_files(paths: list[str]) -> list[str]:
         else:
             files.append(resolve_jac_file(path))
     return list(dict.fromkeys(files))
+
+
+def has_test_blocks(path: str) -> bool:
+    """Whether a ``.jac`` file declares a ``test`` block (a cheap text search; nothing is compiled)."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return TEST_BLOCK.search(handle.read()) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def load_test_module(path: str, module_name: str) -> ModuleType:

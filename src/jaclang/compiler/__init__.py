@@ -6,12 +6,12 @@ has to be compiled, so running a cached program never imports them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
-
 from jaclang.compiler.errors import JacError, JacSyntaxError
 
+TYPE_CHECKING = False  # typing's own constant, without importing typing at every start
 if TYPE_CHECKING:
     import ast
+    from collections.abc import Sequence
     from types import CodeType
 
 COMPILER_VERSION = "3"

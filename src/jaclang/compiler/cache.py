@@ -12,12 +12,8 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+from hashlib import blake2b
 from types import CodeType
-
-try:  # hashlib's own BLAKE2, without loading OpenSSL: a warm `jac run` stays a few ms faster
-    from _blake2 import blake2b
-except ImportError:  # other Python implementations
-    from hashlib import blake2b
 
 CACHE_DIR_ENV = "JAC_CACHE_DIR"
 NO_CACHE_ENV = "JAC_NO_CACHE"

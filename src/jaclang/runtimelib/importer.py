@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib.machinery import FileFinder, ModuleSpec
-from types import ModuleType
-from typing import Any
+from types import CodeType, ModuleType
 
 JAC_SUFFIX = ".jac"
 
@@ -81,7 +80,7 @@ def run_jac_file(path: str, module_name: str = "__main__") -> ModuleType:
     return run_code(load_code(absolute), absolute, module_name)
 
 
-def run_code(code: Any, absolute: str, module_name: str, names: dict[str, Any] | None = None) -> ModuleType:
+def run_code(code: CodeType, absolute: str, module_name: str, names: dict[str, object] | None = None) -> ModuleType:
     """Run the compiled ``code`` of the file at ``absolute`` as module ``module_name``, ``names`` predefined."""
     for directory in dict.fromkeys([os.path.dirname(absolute), os.path.dirname(os.path.realpath(absolute))]):
         if not sys.path or sys.path[0] != directory:
