@@ -3,12 +3,10 @@
 Scanning every installed distribution (and importing :mod:`importlib.metadata`)
 costs tens of milliseconds, more than the rest of ``jac run``'s start-up. The
 result only changes when packages are installed or removed, which changes the
-modification time of a ``sys.path`` directory, so it is cached in a small JSON
-file keyed on those times. Set ``JAC_NO_PLUGIN_CACHE=1`` to always scan.
-
-The file is plain tab-separated lines rather than JSON, and the entry-point
-record a plain class rather than a dataclass: every ``jac`` start-up reads it,
-and neither :mod:`json` nor :mod:`dataclasses` is needed otherwise.
+modification time of a ``sys.path`` directory, so it is cached in a small file
+of tab-separated lines keyed on those times. Set ``JAC_NO_PLUGIN_CACHE=1`` to
+always scan. It is read whenever the plugins load: by a program's first
+``by llm()`` function, and by ``jac`` commands that list or run plugins.
 """
 
 from __future__ import annotations
