@@ -8,6 +8,7 @@ equivalent Jac program on upstream jaclang 0.16.7 (docs/osp.md).
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import pytest
 from jaclang.runtimelib import osp
 from jaclang.runtimelib.osp import Edge, GenericEdge, Node, Root, Walker, on_entry, on_exit
 from jaclang.runtimelib.osp.archetypes import edge_source, edge_target
+from jaclang.runtimelib.osp.codec import decode_ids, encode_ids
 from jaclang.runtimelib.osp.persistence import GraphFileError, GraphStore
 
 trace: list[str] = []
@@ -575,7 +578,7 @@ def test_a_node_cut_off_from_root_is_deleted_from_the_file(program: Path) -> Non
 def stored_ids(path: Path, table: str) -> list[int]:
     """The ids of the objects stored in ``node_blocks`` or ``edge_blocks``."""
     with sqlite3.connect(path) as connection:
-        return [row_id for (ids,) in connection.execute(f"SELECT ids FROM {table}") for row_id in json.loads(ids)]
+        return [row_id for (ids,) in connection.execute(f"SELECT ids FROM {table}") for row_id in decode_ids(json.loads(ids))]
 
 
 def test_a_program_that_never_uses_root_creates_no_graph_file(tmp_path: Path) -> None:
@@ -928,3 +931,80 @@ def test_a_graph_file_of_the_earlier_format_is_refused_with_what_to_do(store_pat
         connection.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     with pytest.raises(GraphFileError, match="format 1 .* --fresh"):
         GraphStore(str(store_path)).load()
+
+
+def test_consecutive_ids_are_stored_as_one_run_and_read_back(store_path: Path) -> None:
+    assert encode_ids(list(range(2, 1026))) == "[[2,1024]]"
+    assert encode_ids([2, 3, 4]) == "[2,3,4]"  # three ids are as short written out
+    assert encode_ids([2, 3, 5, 6]) == "[2,3,5,6]"
+    for ids in ([], [7], list(range(2, 1026)), [2, 3, 5, 6]):
+        assert decode_ids(json.loads(encode_ids(ids))) == ids
+    store = GraphStore(str(store_path))
+    root = store.load()
+    hub = Place("hub")
+    osp.connect(root, hub)
+    osp.connect(hub, [Place(f"p{i}") for i in range(20)])
+    store.commit(root)
+    with sqlite3.connect(store_path) as connection:
+        assert connection.execute("SELECT ids FROM node_blocks").fetchall() == [("[[2,21]]",)]
+        ((ids, ends),) = connection.execute("SELECT ids, ends FROM edge_blocks").fetchall()
+    assert (ids, ends) == ("[[1,21]]", "[[1," + ",".join(["2"] * 20) + "],[[2,21]],[]]")
+    assert [n.name for n in osp.edge_ref(osp.edge_ref(reload(store_path))[0])] == [f"p{i}" for i in range(20)]
+
+
+def test_a_graph_file_of_format_2_is_read_and_marked_as_this_format(store_path: Path) -> None:
+    store = GraphStore(str(store_path))
+    root = store.load()
+    osp.connect(root, [Place(f"p{i}") for i in range(5)], edge=Trail(km=1.5))
+    store.commit(root)
+    with sqlite3.connect(store_path) as connection:  # what format 2 wrote: every id list in full
+        connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        connection.execute("UPDATE node_blocks SET ids = '[2,3,4,5,6]'")
+        connection.execute("UPDATE edge_blocks SET ids = '[1,2,3,4,5]', ends = '[[1,1,1,1,1],[2,3,4,5,6],[]]'")
+    loaded_store = GraphStore(str(store_path))
+    loaded = loaded_store.load()
+    assert [n.name for n in osp.edge_ref(loaded)] == [f"p{i}" for i in range(5)]
+    assert [edge.km for edge in osp.edge_ref(loaded, edges=True)] == [1.5] * 5
+    osp.connect(loaded, Place("p5"))
+    loaded_store.commit(loaded)
+    with sqlite3.connect(store_path) as connection:
+        assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert [n.name for n in osp.edge_ref(reload(store_path))] == [f"p{i}" for i in range(6)]
+
+
+def test_graph_attributes_set_after_many_nodes_exist_allocate_no_dict_per_node() -> None:
+    @archetype
+    class Counted(Node):
+        number: int = 0
+        label: str = ""
+
+    nodes = [Counted(number=i) for i in range(2_000)]  # CPython shrinks the room for new names as instances are made
+    token = object()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for node in nodes:
+            node._jac_mark = token
+            node._jac_id = token
+            node.label = "x"
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 20 * len(nodes)  # an instance dict of its own would be about 270 bytes per node
+
+
+def test_a_node_class_with_a_finalizer_is_made_without_running_it() -> None:
+    finalized: list[object] = []
+
+    @archetype
+    class Finalized(Node):
+        name: str = ""
+
+        def __del__(self) -> None:
+            finalized.append(self)
+
+    gc.collect()
+    assert finalized == []
+    Finalized("a")
+    gc.collect()
+    assert len(finalized) == 1 and finalized[0].name == "a"

@@ -46,7 +46,7 @@ import sqlite3
 import sys
 from collections import deque
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 from jaclang.runtimelib.osp.archetypes import Edge, Node, Root
@@ -54,7 +54,9 @@ from jaclang.runtimelib.osp.codec import (
     Data,
     Entry,
     decode_entries,
+    decode_ids,
     encode_entries,
+    encode_ids,
     encode_members,
     encode_plain,
     member_entry,
@@ -65,7 +67,10 @@ from jaclang.runtimelib.osp.codec import (
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Format 2 is format 3 without the ``[[first, count]]`` form of id lists: its files are
+# read as they are, and marked 3 on first use, so the jaclang of format 2 refuses them.
+UPGRADABLE_VERSIONS = frozenset({2})
 ROOT_ID = 1
 BUSY_TIMEOUT_SECONDS = 120.0
 BLOCK_SIZE = 1024  # members per block: a run that changes one object rewrites at most this many
@@ -80,8 +85,8 @@ CREATE TABLE IF NOT EXISTS edge_blocks (
 """
 
 _get_id = attrgetter("_jac_id")
-_get_source = attrgetter("_jac_source")
-_get_target = attrgetter("_jac_target")
+_get_source_id = attrgetter("_jac_source._jac_id")
+_get_target_id = attrgetter("_jac_target._jac_id")
 _get_seq = attrgetter("_jac_seq")
 
 
@@ -184,7 +189,11 @@ class _Review:
 def _ends_of(edges: list[Any]) -> str:
     """An edge block's ``ends``: source ids, target ids, positions of the undirected edges."""
     undirected = list(itertools.compress(range(len(edges)), map(attrgetter("_jac_undirected"), edges)))
-    return encode_plain([list(map(_get_id, map(_get_source, edges))), list(map(_get_id, map(_get_target, edges))), undirected])
+    return _encode_ends(list(map(_get_source_id, edges)), list(map(_get_target_id, edges)), undirected)
+
+
+def _encode_ends(sources: list[int], targets: list[int], undirected: list[int]) -> str:
+    return f"[{encode_ids(sources)},{encode_ids(targets)},{encode_plain(undirected)}]"
 
 
 def _decode_ends(ends: str, count: int) -> list[tuple[int, int, bool]]:
@@ -192,7 +201,7 @@ def _decode_ends(ends: str, count: int) -> list[tuple[int, int, bool]]:
     flags = [False] * count
     for position in undirected:
         flags[position] = True
-    return list(zip(sources, targets, flags))
+    return list(zip(decode_ids(sources), decode_ids(targets), flags))
 
 
 class GraphStore:
@@ -220,8 +229,8 @@ class GraphStore:
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None and connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone():
                 row = ("1",)  # written before the version was recorded with blocks
-            if row is None:
-                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if row is None or int(row[0]) in UPGRADABLE_VERSIONS:
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) != SCHEMA_VERSION:
                 raise GraphFileError(
                     f"{self.path}: graph file format {row[0]} is not this jaclang's ({SCHEMA_VERSION}); "
@@ -357,7 +366,7 @@ class _Loader:
         present = {ROOT_ID}  # every stored node id, loadable or not
         store.node_blocks = []
         for row_id, ids, types, data in connection.execute("SELECT id, ids, types, data FROM node_blocks ORDER BY id"):
-            block = _Block(row_id, json.loads(ids), [], types, data)
+            block = _Block(row_id, decode_ids(json.loads(ids)), [], types, data)
             present.update(block.ids)
             made_ids, made = self.make(block, self.nodes)
             _set_all(made, "_jac_id", made_ids)
@@ -365,7 +374,7 @@ class _Loader:
         store.edge_blocks = []
         loaded_edges: list[tuple[int, Any, Any, Any, bool]] = []
         for row_id, ids, types, ends, data in connection.execute("SELECT id, ids, types, ends, data FROM edge_blocks ORDER BY id"):
-            block = _Block(row_id, json.loads(ids), [], types, data, ends)
+            block = _Block(row_id, decode_ids(json.loads(ids)), [], types, data, ends)
             self.make(block, {})
             dropped = set()
             for position, (edge_id, edge, (source_id, target_id, undirected)) in enumerate(
@@ -450,13 +459,19 @@ class _Commit:
 
     # --- which objects ----------------------------------------------------------------------
 
-    def connected(self, starts: list[Any]) -> tuple[list[Any], list[Any]]:
+    def connected(self, starts: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
         """The marked ``starts`` and every unmarked node connected to them (through edges either
-        way), with the unmarked edges among them; everything returned is marked."""
+        way), with the unmarked edges among them; everything returned is marked.
+
+        New nodes found get their ids here, in the order they are found (one pass over the
+        nodes instead of three), and are queued for writing; they are returned third.
+        """
         token = self.token
+        next_node_id = self.node_ids.__next__
         nodes = list(starts)
         edges: list[Any] = []
-        add_node, add_edge = nodes.append, edges.append
+        new_nodes: list[Any] = []
+        add_node, add_edge, add_new_node = nodes.append, edges.append, new_nodes.append
         for node in nodes:  # grows while it is read: breadth first
             for edge in node._jac_edges:
                 far = edge._jac_source
@@ -468,11 +483,12 @@ class _Commit:
                 if far._jac_mark is not token:
                     far._jac_mark = token
                     add_node(far)
-        return nodes, edges
-
-    def give_ids(self, objects: list[Any], ids: Any) -> None:
-        _set_all(objects, "_jac_id", ids)
-        self.given_ids += objects
+                    if far._jac_id is None:
+                        far._jac_id = next_node_id()
+                        add_new_node(far)
+        self.given_ids += new_nodes
+        self.pending_nodes += new_nodes
+        return nodes, edges, new_nodes
 
     def reference(self, value: Any) -> tuple[str, int] | None:
         """Pickle hook: a node or edge inside a field is kept, and stored as its id."""
@@ -501,7 +517,8 @@ class _Commit:
         row_id = instance._jac_id
         if row_id is None:
             row_id = next(self.edge_ids if is_edge else self.node_ids)
-            self.give_ids([instance], [row_id])
+            instance._jac_id = row_id
+            self.given_ids.append(instance)
             (self.pending_edges if is_edge else self.pending_nodes).append(instance)
         return row_id
 
@@ -509,20 +526,20 @@ class _Commit:
         """Keep what the nodes kept by fields are connected to."""
         if self.held_nodes:
             held, self.held_nodes = self.held_nodes, []
-            nodes, edges = self.connected(held)
-            found = nodes[len(held) :]  # the held ones are queued already
-            self.late_nodes += [node for node in found if node._jac_id is not None]
+            nodes, edges, new_nodes = self.connected(held)
+            new = set(map(id, new_nodes))
+            # the held ones are queued already
+            self.late_nodes += [node for node in nodes[len(held) :] if id(node) not in new]
             self.late_edges += [edge for edge in edges if edge._jac_id is not None]
-            self.add_new(found, edges)
+            self.add_new_edges(edges)
 
-    def add_new(self, nodes: list[Any], edges: list[Any]) -> None:
-        """Give the new objects among those kept an id, and queue them for writing."""
-        new_nodes = list(itertools.compress(nodes, [row_id is None for row_id in map(_get_id, nodes)]))
-        self.give_ids(new_nodes, self.node_ids)
-        self.pending_nodes += new_nodes
+    def add_new_edges(self, edges: list[Any]) -> None:
+        """Give the new edges among those kept an id, and queue them for writing."""
         # New edges get ids in the order they were connected, which keeps each node's edge order.
-        new_edges = sorted(itertools.compress(edges, [row_id is None for row_id in map(_get_id, edges)]), key=_get_seq)
-        self.give_ids(new_edges, self.edge_ids)
+        new_edges = sorted(itertools.compress(edges, map(is_, map(_get_id, edges), itertools.repeat(None))), key=_get_seq)
+        for edge, edge_id in zip(new_edges, self.edge_ids):  # a plain loop: setattr() costs three times as much
+            edge._jac_id = edge_id
+        self.given_ids += new_edges
         self.pending_edges += new_edges
 
     # --- writing ----------------------------------------------------------------------------
@@ -532,7 +549,7 @@ class _Commit:
         root = self.root
         root._jac_mark = self.token
         root._jac_id = ROOT_ID
-        self.add_new(*self.connected([root]))
+        self.add_new_edges(self.connected([root])[1])
         # Comparing and writing fields may keep more objects (``keep``): follow them until none is left.
         self.node_reviews = [self.review(block, is_edge=False) for block in self.store.node_blocks]
         self.edge_reviews = [self.review(block, is_edge=True) for block in self.store.edge_blocks]
@@ -569,7 +586,8 @@ class _Commit:
 
     def insert(self, table: str, block: _Block) -> None:
         columns = "ids, types, ends, data" if block.ends is not None else "ids, types, data"
-        values = (encode_plain(block.ids), block.types, block.ends, block.data) if block.ends is not None else (encode_plain(block.ids), block.types, block.data)
+        ids = encode_ids(block.ids)
+        values = (ids, block.types, block.ends, block.data) if block.ends is not None else (ids, block.types, block.data)
         cursor = self.connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})", values)
         block.row_id = cursor.lastrowid
 
@@ -640,7 +658,7 @@ class _Commit:
         if row is None:  # every member was deleted by another run: this run's changed ones come back
             ids, type_ids, entries, ends = [], [], [], []
         else:
-            ids = json.loads(row[0])
+            ids = decode_ids(json.loads(row[0]))
             type_ids, entries = decode_entries(row[1], row[-1])
             ends = _decode_ends(row[2], len(ids)) if is_edge else [None] * len(ids)
         position_of = {row_id: position for position, row_id in enumerate(ids)}
@@ -670,12 +688,12 @@ class _Commit:
         types_text, data = encode_entries(type_ids, entries)
         ends_text = None
         if is_edge:
-            ends_text = encode_plain([[end[0] for end in ends], [end[1] for end in ends], [at for at, end in enumerate(ends) if end[2]]])
+            ends_text = _encode_ends([end[0] for end in ends], [end[1] for end in ends], [at for at, end in enumerate(ends) if end[2]])
         after = _Block(block.row_id, ids, members, types_text, data, ends_text)
         if row is None:
             self.insert(table, after)
         else:
-            values = (encode_plain(ids), types_text, ends_text, data) if is_edge else (encode_plain(ids), types_text, data)
+            values = (encode_ids(ids), types_text, ends_text, data) if is_edge else (encode_ids(ids), types_text, data)
             assignments = "ids = ?, types = ?, ends = ?, data = ?" if is_edge else "ids = ?, types = ?, data = ?"
             self.connection.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values, block.row_id))
         return after
