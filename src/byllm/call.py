@@ -135,6 +135,9 @@ class CallRecord:
 class TypedCall:
     """One call in progress: the request to send next, and the record so far."""
 
+    __slots__ = ("model", "meaning", "options", "output", "retries_left", "request", "record",
+                 "_prompt_inputs", "_schema_in_prompt", "_prompt_length", "_started")
+
     def __init__(
         self,
         model: Model,
