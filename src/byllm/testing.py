@@ -829,37 +829,11 @@ def request_key(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _usage_data(usage: Usage | None) -> list[int] | None:
-    return None if usage is None else [usage.input_tokens, usage.output_tokens]
+def _replayed(data: Mapping[str, Any], request: CompletionRequest, source: str) -> CompletionReply:
+    from byllm.plugins.cache.keys import decode_entry  # a recorded reply is stored as the cache stores one
 
-
-def _reply_data(reply: CompletionReply) -> dict[str, Any]:
-    from pydantic_core import to_jsonable_python
-
-    data: dict[str, Any] = {"text": reply.text, "usage": _usage_data(reply.usage), "model": reply.model}
-    if reply.tool_calls:
-        data["tool_calls"] = [
-            {"id": call.id, "name": call.name, "arguments": to_jsonable_python(call.arguments, fallback=repr)}
-            for call in reply.tool_calls
-        ]
-    if isinstance(reply, StreamingReply):
-        data["chunks"] = list(reply.chunks)
-    return data
-
-
-def _reply_from_data(data: Mapping[str, Any], request: CompletionRequest, source: str) -> CompletionReply:
-    usage = None if data.get("usage") is None else Usage(*data["usage"])
-    if request.stream:
-        reply: CompletionReply = StreamingReply.replay(list(data.get("chunks") or [data.get("text", "")]), usage, data.get("model", ""))
-    else:
-        reply = CompletionReply(
-            text=data.get("text", ""),
-            tool_calls=[ToolCall(call["id"], call["name"], call["arguments"]) for call in data.get("tool_calls", [])],
-            usage=usage,
-            model=data.get("model", ""),
-        )
+    reply = decode_entry(data, request.stream)
     reply.raw = {CASSETTE_MARK: source}
-    reply.cached = True  # not from the provider: nothing is billed, no cache stores it again
     return reply
 
 
@@ -934,7 +908,7 @@ class Cassette(_Registered):
                 index = self.played.get(key, 0)
                 self.played[key] = index + 1
                 # Asked more often than recorded: the last reply again.
-                return _reply_from_data(replies[min(index, len(replies) - 1)], request, str(self.path))
+                return _replayed(replies[min(index, len(replies) - 1)], request, str(self.path))
         if self.recording:
             return None
         message = (
@@ -954,6 +928,8 @@ class Cassette(_Registered):
         if isinstance(reply, StreamingReply) and not reply.done:
             reply.add_done_callback(lambda done: self.record(model, request, done))
             return
+        from byllm.plugins.cache.keys import reply_data
+
         data = request_data(model, request)
         key = request_key(data)
         with self._lock:
@@ -962,7 +938,7 @@ class Cassette(_Registered):
                 interaction = {"key": key, "request": data, "replies": []}
                 self.interactions[key] = interaction
                 self.recorded_now.add(key)
-            interaction["replies"].append(_reply_data(reply))
+            interaction["replies"].append(reply_data(reply))
             self.dirty = True
 
     def __enter__(self) -> Cassette:

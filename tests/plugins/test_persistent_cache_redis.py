@@ -94,10 +94,10 @@ def test_a_hung_redis_is_skipped_by_the_circuit_breaker(own_redis, provider, sho
             answers = [shout(f"word-{index}") for index in range(10)]
         assert answers == [f"echo WORD-{index}" for index in range(10)]
         # 3 timed-out commands open the circuit; the other 17 look-ups and stores skip Redis at once.
-        assert backend.breaker.is_open and cache.counters().errors == 20
+        assert backend.circuit_open and cache.counters().errors == 20
         assert len([record for record in caplog.records if "unavailable" in record.getMessage()]) == 3
     finally:
         process.send_signal(signal.SIGCONT)
-    backend.breaker.open_until = time.monotonic()  # the cool-down is over: the next command probes
+    backend.open_until = time.monotonic()  # the cool-down is over: the next command probes
     assert shout("warm") == "echo WARM" and cache.counters().hits == 1
-    assert not backend.breaker.is_open
+    assert not backend.circuit_open

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from jaclang.runtimelib import machine
 from byllm.lib import Model
-from byllm.plugins import cache, calllog, tracing
+from byllm.plugins import calllog, tracing
 from byllm.settings import reload_settings
+
+
+def active(feature: str) -> bool:
+    """Whether a feature's working hooks (``byllm-<feature>:hooks``) are registered."""
+    return machine.plugin_manager.has_plugin(f"byllm-{feature}:hooks")
 
 
 def hook_plugins(manager, hook_name: str) -> list[str]:
@@ -30,33 +36,33 @@ def test_settings_switch_the_cache_and_log_hooks_on_and_off(plugin_manager, monk
     monkeypatch.setenv("BYLLM_CACHE", "on")
     monkeypatch.setenv("BYLLM_LOG", str(tmp_path / "log.db"))
     reload_settings()
-    assert cache.feature.active and calllog.feature.active
+    assert active("cache") and active("log")
     assert hook_plugins(plugin_manager, "llm_complete") == ["byllm", "byllm-cache:hooks", "byllm-cache:hooks"]
     assert hook_plugins(plugin_manager, "llm_call_finished") == ["byllm-log:hooks", "byllm-usage"]
     monkeypatch.delenv("BYLLM_CACHE")
     monkeypatch.delenv("BYLLM_LOG")
     reload_settings()
-    assert not cache.feature.active and not calllog.feature.active
+    assert not active("cache") and not active("log")
 
 
 def test_a_model_or_a_call_asking_for_a_feature_switches_it_on(tmp_path: Path, provider, shout_with) -> None:
-    assert not cache.feature.active and not calllog.feature.active
+    assert not active("cache") and not active("log")
     model = Model("test/m", cache=f"sqlite:///{tmp_path}/c.db")
-    assert cache.feature.active
+    assert active("cache")
     shout = shout_with(model(log=str(tmp_path / "log.db")))
-    assert calllog.feature.active
+    assert active("log")
     shout("a")
     shout("a")
     assert provider.calls == 1
     assert len(calllog.open_log(tmp_path / "log.db").recent()) == 2
     reload_settings()  # the settings still say off, but a model asked: the hooks stay
-    assert cache.feature.active and calllog.feature.active
+    assert active("cache") and active("log")
 
 
 def test_a_blocked_plugin_stays_off_even_when_a_model_asks(plugin_manager) -> None:
     plugin_manager.unregister(name="byllm-cache")  # what JAC_DISABLED_PLUGINS=byllm-cache leaves
     Model("test/m", cache=True)
-    assert not cache.feature.active
+    assert not active("cache")
     assert hook_plugins(plugin_manager, "llm_complete") == ["byllm"]
 
 
@@ -64,13 +70,13 @@ def test_span_hooks_are_registered_only_while_tracing_is_on(plugin_manager, monk
     pytest.importorskip("opentelemetry.sdk")
     from opentelemetry.sdk.trace import TracerProvider
 
-    assert not tracing.feature.active
+    assert not active("tracing")
     tracer_provider = TracerProvider()
     tracing.use_tracer_provider(tracer_provider)
     assert hook_plugins(plugin_manager, "llm_call_finished") == ["byllm-tracing:hooks", "byllm-usage"]
     monkeypatch.setenv("BYLLM_TRACING", "off")
     reload_settings()
-    assert not tracing.feature.active
+    assert not active("tracing")
     tracing.use_tracer_provider(None)
     tracer_provider.shutdown()
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.plugins import describe_error
-from byllm.plugins.activation import features
 from byllm.plugins.cache.sqlite import SqliteFile
 from byllm.settings import get_settings, parse_log_target
 
@@ -187,6 +186,3 @@ class CallLogHooks:
             open_log(path).add(build_row(record))
         except Exception as problem:  # the log is an observer: report, never break the program
             logger.warning("byllm call log %s not written: %s", path, describe_error(problem))
-
-
-feature = features["byllm-log:hooks"]  # CallLogHooks, registered while a log is configured or asked for

@@ -1,13 +1,12 @@
 """The entry-point classes of byllm's built-in plugins: all that a ``jac`` start imports of them.
 
-They carry only what is always registered: the ``jac cache`` and ``jac logs`` commands and
-the usage count. A feature's working hooks are registered by :mod:`byllm.plugins.activation`
-while it is wanted, so a feature that is off, or blocked, imports nothing more.
+They carry only what is always registered: the ``jac cache`` and ``jac logs`` commands and the
+usage count. The working hooks of the cache, the call log, tracing and the rate limit are
+registered by :mod:`byllm.plugins.activation` while wanted, so a feature that is off imports nothing.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 from jaclang.runtimelib.machine import hookimpl
@@ -20,24 +19,24 @@ if TYPE_CHECKING:
 
 
 class CachePlugin:
-    """``byllm-cache``: ``jac cache``; the cache's hooks are registered while a cache is in use."""
+    """``byllm-cache``: ``jac cache stats | clear``."""
 
     @staticmethod
     @hookimpl
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac cache stats | clear``."""
+        """Add ``jac cache``."""
         from byllm.plugins.cli import add_cache_command
 
         add_cache_command(subparsers)
 
 
 class CallLogPlugin:
-    """``byllm-log``: ``jac logs``; the log's hook is registered while a log is in use."""
+    """``byllm-log``: ``jac logs [list | show ID | clear]``."""
 
     @staticmethod
     @hookimpl
     def add_cli_commands(subparsers: argparse._SubParsersAction) -> None:
-        """Add ``jac logs [list | show ID | clear]``."""
+        """Add ``jac logs``."""
         from byllm.plugins.cli import add_logs_command
 
         add_logs_command(subparsers)
@@ -49,21 +48,19 @@ class UsagePlugin:
     @staticmethod
     @hookimpl
     def llm_call_finished(record: CallRecord) -> None:
-        """Add the call's totals to the run (:mod:`byllm.plugins.usage`)."""
-        usage_ledger().add(record)
+        """Add the call's totals to the run's (:mod:`byllm.plugins.usage`, imported on the first call)."""
+        global _ledger
+        if _ledger is None:  # an import statement per call would cost microseconds
+            from byllm.plugins.usage import ledger as _ledger
+        _ledger.add(record)
 
 
-@functools.cache
-def usage_ledger() -> UsageLedger:
-    """The run's usage ledger, imported on the first finished call (an import per call costs microseconds)."""
-    from byllm.plugins.usage import ledger
-
-    return ledger
+_ledger: UsageLedger | None = None
 
 
 class TracingPlugin:
-    """``byllm-tracing``: the span hooks are registered while tracing is active."""
+    """``byllm-tracing``: no hook of its own (see :mod:`byllm.plugins.activation`)."""
 
 
 class RateLimitPlugin:
-    """``byllm-ratelimit``: the rate limit's hooks are registered while a limit is configured."""
+    """``byllm-ratelimit``: no hook of its own (see :mod:`byllm.plugins.activation`)."""

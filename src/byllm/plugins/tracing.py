@@ -16,8 +16,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
-from byllm.plugins.activation import features
-from byllm.settings import get_settings
 
 if TYPE_CHECKING:
     from byllm.call import Attempt, CallRecord
@@ -42,9 +40,11 @@ _tracer_provider: Any = None
 
 def use_tracer_provider(provider: Any) -> None:
     """Send byllm's spans to ``provider`` instead of the global one (``None`` to undo)."""
+    from byllm.plugins import activation
+
     global _tracer_provider
     _tracer_provider = provider
-    feature.sync(get_settings())
+    activation.sync()
 
 
 def has_tracer_provider() -> bool:
@@ -158,5 +158,3 @@ class TracingHooks:
         if record.usage.total_tokens:
             call.set_attributes(_usage_attributes(record.usage))
         _end(call, record.error, end)
-
-feature = features["byllm-tracing:hooks"]  # TracingHooks, registered while tracing is active

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
 from byllm.plugins import describe_error
-from byllm.plugins.activation import features
 from byllm.plugins.entry import CachePlugin  # noqa: F401  (the entry point, for registering by hand)
 from byllm.redact import redact_url
 from byllm.settings import default_cache_url, get_settings, parse_cache_target, parse_seconds, sqlite_path
@@ -255,5 +254,3 @@ class CacheHooks:
         pending = yield
         return _store_when_ready(model, request, pending)
 
-
-feature = features["byllm-cache:hooks"]  # CacheHooks, registered while a cache is configured or asked for

@@ -107,11 +107,11 @@ class StoredToolCall(BaseModel):
 
 
 class StoredReply(BaseModel):
-    """A reply as the cache stores it (the raw provider response left out; a stream's chunks kept)."""
+    """A reply as the cache (and a test cassette) stores it: the raw provider response left out, a stream's chunks kept."""
 
     model_config = ConfigDict(strict=True)
     text: str
-    tool_calls: list[StoredToolCall]
+    tool_calls: list[StoredToolCall] = []
     usage: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] | None = None
     model: str = ""
     has_value: bool = False
@@ -119,8 +119,8 @@ class StoredReply(BaseModel):
     chunks: list[str] | None = None
 
 
-def encode_entry(reply: CompletionReply) -> str:
-    """A reply as the text the cache stores (ASCII JSON: lone surrogates survive)."""
+def reply_data(reply: CompletionReply) -> dict[str, Any]:
+    """A reply as plain JSON data (:class:`StoredReply`'s fields); :class:`NotStorable` when it has no JSON form."""
     data: dict[str, Any] = {
         "text": reply.text,
         "tool_calls": [asdict(call) for call in reply.tool_calls],
@@ -132,17 +132,19 @@ def encode_entry(reply: CompletionReply) -> str:
         data["value"] = reply.value
     if isinstance(reply, StreamingReply):
         data["chunks"] = list(reply.chunks)
-    try:
-        return json.dumps(data, separators=(",", ":"), default=to_json_value)
-    except (TypeError, ValueError) as error:
-        raise NotStorable(f"the reply cannot be stored: {error}") from None
+    return to_json_value(data)
 
 
-def decode_entry(stored: str | bytes, stream: bool = False) -> CompletionReply:
-    """A stored entry as a reply marked ``cached`` (a stream replays its chunks);
-    :class:`BadEntry` when it is not one :func:`encode_entry` wrote."""
+def encode_entry(reply: CompletionReply) -> str:
+    """A reply as the text the cache stores (ASCII JSON: lone surrogates survive)."""
+    return json.dumps(reply_data(reply), separators=(",", ":"))
+
+
+def decode_entry(stored: str | bytes | Mapping[str, Any], stream: bool = False) -> CompletionReply:
+    """A stored entry (:func:`encode_entry`'s text, or a cassette's :func:`reply_data`) as a reply marked ``cached``
+    (a stream replays its chunks); :class:`BadEntry` when it is not one."""
     try:  # Pydantic's JSON parser refuses lone surrogates, so the standard one reads
-        entry = StoredReply.model_validate(json.loads(stored))
+        entry = StoredReply.model_validate(json.loads(stored) if isinstance(stored, (str, bytes)) else stored)
     except (ValueError, RecursionError) as error:  # a ValidationError is a ValueError
         raise BadEntry(f"not a stored reply ({type(error).__name__})") from None
     usage = None if entry.usage is None else Usage(*entry.usage)
@@ -151,5 +153,5 @@ def decode_entry(stored: str | bytes, stream: bool = False) -> CompletionReply:
     else:
         tool_calls = [ToolCall(call.id, call.name, call.arguments) for call in entry.tool_calls]
         reply = CompletionReply(entry.text, tool_calls, usage, entry.model, value=entry.value, has_value=entry.has_value)
-    reply.cached = True
+    reply.cached = True  # not from the provider: nothing is billed, no cache stores it again
     return reply

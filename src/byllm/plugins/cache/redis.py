@@ -1,7 +1,7 @@
 """The Redis cache backend: one cache for a fleet of machines, never slower than its timeouts.
 
-Commands time out quickly and are never retried by the client; a :class:`CircuitBreaker`
-skips a server that failed several times in a row until a cool-down has passed.
+Commands time out quickly and are never retried by the client; a circuit breaker skips a
+server that failed several times in a row until a cool-down has passed.
 """
 
 from __future__ import annotations
@@ -25,40 +25,12 @@ class CacheUnavailable(RuntimeError):
     """The cache server is failing; the circuit is open until its cool-down ends."""
 
 
-class CircuitBreaker:
-    """Counts consecutive failures; after ``FAILURES_TO_OPEN`` of them, refuses calls for ``COOL_DOWN_SECONDS``."""
-
-    def __init__(self) -> None:
-        self.failures = 0
-        self.open_until = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def is_open(self) -> bool:
-        """Whether calls are refused right now."""
-        return self.failures >= FAILURES_TO_OPEN and time.monotonic() < self.open_until
-
-    def call(self, action: Callable[[], Result]) -> Result:
-        """Run ``action`` unless the circuit is open; count its failure or success."""
-        with self._lock:
-            if self.is_open:
-                raise CacheUnavailable(f"skipped: {self.failures} failures in a row, retrying later")
-            if self.failures >= FAILURES_TO_OPEN:
-                self.open_until = time.monotonic() + COOL_DOWN_SECONDS  # half-open: this one call probes
-        try:
-            result = action()
-        except Exception:
-            with self._lock:
-                self.failures += 1
-                if self.failures >= FAILURES_TO_OPEN:
-                    self.open_until = time.monotonic() + COOL_DOWN_SECONDS
-            raise
-        self.failures = 0
-        return result
-
-
 class RedisCache:
-    """A cache in Redis; keys are prefixed so ``clear`` removes only byllm's entries."""
+    """A cache in Redis; keys are prefixed so ``clear`` removes only byllm's entries.
+
+    A circuit breaker guards it: after ``FAILURES_TO_OPEN`` failures in a row, commands are
+    refused for ``COOL_DOWN_SECONDS``; then one command probes the server again.
+    """
 
     def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
         try:
@@ -68,20 +40,44 @@ class RedisCache:
         except ImportError:
             raise ConfigurationError("the Redis cache needs the redis package: pip install 'jaclang[redis]'") from None
         self.url = url
-        self.breaker = CircuitBreaker()
+        self.failures = 0
+        self.open_until = 0.0
+        self._lock = threading.Lock()
         self._client: Any = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
         )
 
+    @property
+    def circuit_open(self) -> bool:
+        """Whether commands are refused right now."""
+        return self.failures >= FAILURES_TO_OPEN and time.monotonic() < self.open_until
+
+    def _guarded(self, command: Callable[[], Result]) -> Result:
+        """Run ``command`` unless the circuit is open; count its failure or success."""
+        with self._lock:
+            if self.circuit_open:
+                raise CacheUnavailable(f"skipped: {self.failures} failures in a row, retrying later")
+            if self.failures >= FAILURES_TO_OPEN:
+                self.open_until = time.monotonic() + COOL_DOWN_SECONDS  # half-open: this one command probes
+        try:
+            result = command()
+        except Exception:
+            with self._lock:
+                self.failures += 1
+                self.open_until = time.monotonic() + COOL_DOWN_SECONDS  # counts from the FAILURES_TO_OPEN-th on
+            raise
+        self.failures = 0
+        return result
+
     def get(self, key: str) -> str | None:
         """The value stored under ``key``, or ``None`` (Redis expires entries itself)."""
-        value = self.breaker.call(lambda: self._client.get(KEY_PREFIX + key))
+        value = self._guarded(lambda: self._client.get(KEY_PREFIX + key))
         return None if value is None else value.decode("utf-8", "surrogateescape")
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, expiring after ``ttl`` seconds if given."""
         expiry = max(int(ttl * 1000), 1) if ttl else None
-        self.breaker.call(lambda: self._client.set(KEY_PREFIX + key, value, px=expiry))
+        self._guarded(lambda: self._client.set(KEY_PREFIX + key, value, px=expiry))
 
     def _keys(self) -> list[bytes]:
         return list(self._client.scan_iter(match=KEY_PREFIX + "*", count=1000))
