@@ -17,6 +17,10 @@ Levels 1 and 2 are read by :class:`byllm.llm.Model` and the plugins; this module
 merges levels 3 to 5 into one :class:`Settings`, read once and cached:
 :func:`reload_settings` reads again after a ``BYLLM_*`` variable or the config
 file changed at run time (tests do it after ``monkeypatch.setenv``).
+
+pathlib is imported by the functions that build paths, not with the module: a
+run without a config file or a cache never needs it (it and urllib.parse, which
+it imports, were most of this module's import time).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from byllm.errors import ConfigurationError
 
@@ -70,6 +76,8 @@ class Settings:
 
 def user_cache_dir() -> Path:
     """Where byllm keeps its cache by default (``$XDG_CACHE_HOME/byllm``)."""
+    from pathlib import Path
+
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "cache"
@@ -78,6 +86,8 @@ def user_cache_dir() -> Path:
 
 def user_data_dir() -> Path:
     """Where byllm keeps its call log by default (``$XDG_DATA_HOME/byllm``)."""
+    from pathlib import Path
+
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "byllm" / "data"
@@ -243,6 +253,8 @@ def parse_rate_limit_setting(name: str, value: Any, source: str) -> str | float 
 
 
 def _resolve_path(text: str, base_dir: Path | None) -> Path:
+    from pathlib import Path
+
     path = Path(text).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -254,6 +266,8 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
     """The nearest ``jac.toml`` ``[byllm]`` / ``pyproject.toml`` ``[tool.byllm]`` and its section."""
     explicit = os.environ.get("BYLLM_CONFIG")
     if explicit:
+        from pathlib import Path
+
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigurationError(f"BYLLM_CONFIG names {str(path)!r}, which is not a file")
@@ -263,6 +277,8 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
         for name in CONFIG_FILE_NAMES:
             candidate = os.path.join(folder, name)
             if os.path.isfile(candidate):
+                from pathlib import Path
+
                 path = Path(candidate)
                 section = _byllm_section(path)
                 if section is not None:

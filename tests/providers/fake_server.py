@@ -31,7 +31,9 @@ class Scripted:
     """One scripted answer: a JSON body or SSE events, after an optional delay, or a dropped connection.
 
     ``raw`` is sent instead of ``body`` as it is (malformed bodies); ``cut`` sends
-    only that many body bytes (or SSE events) and then resets the connection.
+    only that many body bytes (or SSE events) and then resets the connection;
+    ``gap`` waits that long before each SSE event; ``close`` closes the connection
+    after the reply without saying so (a server's keep-alive timeout running out).
     """
 
     status: int = 200
@@ -43,6 +45,8 @@ class Scripted:
     raw: bytes | None = None
     content_type: str = "application/json"
     cut: int | None = None
+    gap: float = 0.0
+    close: bool = False
 
     def payload(self) -> bytes:
         """The body bytes this reply sends (all of them, before any cut)."""
@@ -431,6 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if reply.cut is None:
             self.wfile.write(payload)
+            if reply.close:
+                self.close_connection = True
         else:
             self.wfile.write(payload[: reply.cut])
             self._reset()
@@ -453,6 +459,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         events = reply.events or []
         for name, data in events[: reply.cut]:
+            self.server.fake.wait(reply.gap)
             lines = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
             self.wfile.write(lines.encode())
             self.wfile.flush()

@@ -1,4 +1,4 @@
-"""byllm's own transport for OpenAI-compatible servers (aiohttp): same requests as the SDK, shared pools, fallbacks."""
+"""byllm's own transport for OpenAI-compatible servers (h11 sync, aiohttp async): same requests as the SDK, shared pools, fallbacks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 import byllm
 from byllm.lib import ConfigurationError, Image, Model, ProviderError, by
-from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS
+from byllm.providers.chat_completions import CHAT_COMPLETIONS
 from byllm.providers.base import CompletionRequest, ToolSpec
 from byllm.providers.clients import client_count
 from byllm.providers.openai_provider import (
@@ -86,19 +86,26 @@ def full_request(*, stream: bool = False) -> CompletionRequest:
 @pytest.mark.parametrize("stream", [False, True], ids=["reply", "stream"])
 def test_requests_are_byte_for_byte_what_the_openai_sdk_sends(fake_server: FakeLLMServer, stream: bool) -> None:
     answer = openai_stream(["ok"]) if stream else openai_json({"name": "A", "age": 1})
-    fake_server.script(answer, answer)
+    fake_server.script(answer, answer, answer)
     extras = {"top_k": 5, "repetition_penalty": 1.1}
+
+    async def send_async(sender: OpenAICompatibleProvider) -> str:
+        if stream:
+            return "".join([chunk.text async for chunk in sender.astream(full_request(stream=True))])
+        return (await sender.acomplete(full_request())).text
+
     for transport in (OPENAI_SDK, CHAT_COMPLETIONS):
         sender = provider(fake_server, transport, extra_params=extras, headers={"X-Team": "search"})
         if stream:
             assert "".join(chunk.text for chunk in sender.stream(full_request(stream=True))) == "ok"
         else:
             assert sender.complete(full_request()).text
-    sdk, own = fake_server.requests
-    assert own.raw == sdk.raw
-    assert own.path == sdk.path == "/v1/chat/completions"
+    assert asyncio.run(send_async(sender))  # the own transport's async sender (aiohttp)
+    sdk, own_sync, own_async = fake_server.requests
+    assert own_sync.raw == own_async.raw == sdk.raw
+    assert own_sync.path == own_async.path == sdk.path == "/v1/chat/completions"
     for header in ("authorization", "content-type", "x-team"):
-        assert own.headers[header] == sdk.headers[header]
+        assert own_sync.headers[header] == own_async.headers[header] == sdk.headers[header]
 
 
 def test_typed_calls_tools_and_parallel_tool_calls_run_on_the_own_transport(fake_server: FakeLLMServer) -> None:
@@ -258,8 +265,9 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, cwd=tests)
 
 
-def test_aiohttp_is_imported_on_the_first_call_and_the_pool_closes_cleanly_at_exit() -> None:
+def test_aiohttp_is_imported_on_the_first_async_call_and_the_pools_close_cleanly_at_exit() -> None:
     result = run_python("""
+        import asyncio
         import sys
         from fake_server import FakeLLMServer, openai_text
         from byllm.lib import Model, by
@@ -271,12 +279,17 @@ def test_aiohttp_is_imported_on_the_first_call_and_the_pool_closes_cleanly_at_ex
             def echo(text: str) -> str:
                 '''Echo.'''
 
+            @by(llm)
+            async def aecho(text: str) -> str:
+                '''Echo.'''
+
             assert "aiohttp" not in sys.modules and "openai" not in sys.modules
-            print(echo("x"), "aiohttp" in sys.modules, "openai" in sys.modules)
+            print(echo("x"), "aiohttp" in sys.modules)
+            print(asyncio.run(aecho("x")), "aiohttp" in sys.modules, "openai" in sys.modules)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["ok", "True", "False"]
-    assert "Unclosed" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout.split() == ["ok", "False", "ok", "True", "False"]
+    assert "unclosed" not in result.stderr.lower() and "Traceback" not in result.stderr
 
 
 def test_a_stream_left_early_gives_its_connection_back(fake_server: FakeLLMServer) -> None:

@@ -9,19 +9,23 @@ so a loop's clients are closed when that loop shuts down.
 Synchronous callers of an async client share :func:`background_loop`: one event
 loop on a daemon thread, owning that client's pool for every thread of the
 process; its clients are closed at exit.
+
+asyncio is imported by the first async client or background loop, not with this
+module: a program whose calls are all synchronous never loads it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import atexit
 import functools
 import hashlib
-import atexit
-import concurrent.futures
 import logging
 import os
 import threading
-from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -76,6 +80,8 @@ async def _start(generator: AsyncIterator[None]) -> None:
 
 def cached_async_client(key: Hashable, build: Callable[[], Any]) -> Any:
     """The async client for ``key`` on the running event loop, built on first use there."""
+    import asyncio  # already loaded: the caller runs on an event loop
+
     loop = asyncio.get_running_loop()
     entry = _async_clients.get(id(loop))
     if entry is not None and entry[0] is loop:
@@ -147,6 +153,8 @@ class BackgroundLoop:
             return loop
         with self._start_lock:
             if self._loop is None:
+                import asyncio
+
                 loop = asyncio.new_event_loop()
                 started = threading.Event()
                 thread = threading.Thread(target=self._run, args=(loop, started), name="byllm-io", daemon=True)
@@ -158,6 +166,8 @@ class BackgroundLoop:
 
     @staticmethod
     def _run(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        import asyncio
+
         asyncio.set_event_loop(loop)
         loop.call_soon(started.set)
         loop.run_forever()
@@ -186,6 +196,8 @@ class BackgroundLoop:
             loop, thread, self._loop, self._thread, self._thread_id = self._loop, self._thread, None, None, None
         if loop is None or thread is None or not thread.is_alive():
             return
+        import asyncio
+
         try:
             asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
         except Exception:  # closing is best effort at exit
@@ -226,6 +238,8 @@ class _Handoff:
             if callable(close):
                 close()
             return
+        import asyncio  # loaded: this runs on the background loop
+
         try:
             self.task = asyncio.ensure_future(self.awaitable)
         except BaseException as error:  # handed back to the waiting thread
@@ -249,6 +263,8 @@ class _Handoff:
         if task is None:
             raise self.error  # type: ignore[misc]
         if task.cancelled():
+            import concurrent.futures
+
             raise concurrent.futures.CancelledError()
         return task.result()
 

@@ -8,19 +8,17 @@ Two cases live here, so their wording is in one place:
   :func:`with_connection_hint` rewrites the transport's connection error so it
   names the URL and says how to start the server or where to point byllm.
 
-Nothing here imports a provider SDK.
+Nothing here imports a provider SDK, and what only an error needs (difflib,
+socket, urllib.parse, byllm.redact) is imported when there is one: the registry imports this
+module at every start.
 """
 
 from __future__ import annotations
 
-import difflib
 import errno
-import socket
 from typing import Any, Iterable
-from urllib.parse import urlsplit
 
 from byllm.errors import ProviderError
-from byllm.redact import redact_url
 
 # How each local server is started, by provider name (the model-name prefix).
 START_COMMANDS: dict[str, str] = {
@@ -46,6 +44,8 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 # -- unknown model names ---------------------------------------------------------------
 def closest_name(model_name: str, names: Iterable[str], prefixes: Iterable[str]) -> str | None:
     """The known name or ``prefix/...`` form closest to ``model_name``, or ``None`` when none is close."""
+    import difflib
+
     head, slash, rest = model_name.partition("/")
     if slash:  # a misspelt prefix: "olama/llama3.2" -> "ollama/llama3.2"
         close = difflib.get_close_matches(head.lower(), list(prefixes), n=1, cutoff=0.6)
@@ -73,6 +73,8 @@ def connection_failure(error: BaseException | None) -> str | None:
     Looks through the exception and its causes, so it works whichever client
     (an SDK over httpx, aiohttp, urllib) raised it.
     """
+    import socket
+
     seen = 0
     generic = None
     while error is not None and seen < 10:
@@ -93,6 +95,8 @@ def server_hint(provider: str, base_url: str | None) -> str:
     if provider in START_COMMANDS:
         return (f"is the {provider} server running? {START_COMMANDS[provider]}, or point byllm at it with "
                 f"{variable} or Model(..., base_url=...)")
+    from urllib.parse import urlsplit
+
     host = urlsplit(base_url or "").hostname or ""
     if host in _LOCAL_HOSTS:
         return "is the server running? start it, or fix base_url=... to where it listens"
@@ -114,6 +118,8 @@ def with_connection_hint(mapped: Any, error: BaseException, provider: str, base_
     reason = connection_failure(error)
     if reason is None:
         return mapped
+    from byllm.redact import redact_url
+
     where = redact_url(base_url) if base_url else "the provider's default URL"
     target.args = (f"{provider}: cannot connect to {where} ({reason}): {server_hint(provider, base_url)}",)
     return mapped

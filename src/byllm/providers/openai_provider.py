@@ -1,7 +1,8 @@
 """OpenAI and every OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio, ...).
 
 This module converts requests to the Chat Completions protocol and replies back;
-byllm's own aiohttp transport carries them (:mod:`byllm.providers.aiohttp_transport`),
+byllm's own transport carries them (:mod:`byllm.providers.chat_completions`: h11
+for synchronous calls, aiohttp for async ones),
 or the ``openai`` SDK with ``BYLLM_TRANSPORT=sdk`` (``pip install "jaclang[openai]"``),
 or any other :class:`~byllm.providers.transport.Transport`.
 
@@ -28,11 +29,10 @@ from byllm.errors import (
     ProviderError,
     ResponseFormatRejected,
 )
-from byllm.providers.aiohttp_transport import CHAT_COMPLETIONS, EncodedJSON
+from byllm.providers.chat_completions import CHAT_COMPLETIONS, EncodedJSON
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolCall, ToolSpec, Usage
 from byllm.providers.provider import RemoteProvider, wire_field
 from byllm.providers.transport import RetryPolicy, SDKTransport, Transport, TransientError
-from byllm.redact import redact_url
 
 # Local servers ignore the key, but some refuse a request without one.
 PLACEHOLDER_KEY = "not-needed"
@@ -41,15 +41,15 @@ TRANSPORT_VARIABLE = "BYLLM_TRANSPORT"
 TRANSPORTS: dict[str, Transport] = {"aiohttp": CHAT_COMPLETIONS, "sdk": OPENAI_SDK}
 # A server refusing JSON-schema mode names it and says it does not take it; a complaint about the schema
 # itself ("Invalid schema for response_format ...") is the caller's to fix, and is raised as it is.
-_RESPONSE_FORMAT_WORDS = re.compile(r"response_format|json_schema|response format|json schema|structured output",
-                                    re.IGNORECASE)
-_REFUSAL_WORDS = re.compile(r"not supported|unsupported|unrecognized|unknown|not permitted|not allowed|unexpected|"
-                            r"does not support|doesn't support|isn't supported|unavailable|not implemented|"
-                            r"extra (?:inputs|fields)", re.IGNORECASE)
+# Patterns read only on errors (or once per schema) are compiled on first use, by re's own cache.
+_RESPONSE_FORMAT_WORDS = r"response_format|json_schema|response format|json schema|structured output"
+_REFUSAL_WORDS = (r"not supported|unsupported|unrecognized|unknown|not permitted|not allowed|unexpected|"
+                  r"does not support|doesn't support|isn't supported|unavailable|not implemented|"
+                  r"extra (?:inputs|fields)")
 # Base URLs whose server refused response_format in this process: the schema goes in the prompt there.
 _refuses_response_format: set[str] = set()
 _refusals_lock = threading.Lock()
-_SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
+_SCHEMA_NAME = r"[^A-Za-z0-9_-]"
 _NOT_JSON = object()
 
 
@@ -108,7 +108,10 @@ class OpenAICompatibleProvider(RemoteProvider):
         """
         mapped = super().classify(error)
         if (self.json_mode and type(mapped) is ProviderError and mapped.status in (400, 422)
-                and _RESPONSE_FORMAT_WORDS.search(str(mapped)) and _REFUSAL_WORDS.search(str(mapped))):
+                and re.search(_RESPONSE_FORMAT_WORDS, str(mapped), re.IGNORECASE)
+                and re.search(_REFUSAL_WORDS, str(mapped), re.IGNORECASE)):
+            from byllm.redact import redact_url
+
             with _refusals_lock:
                 _refuses_response_format.add(self._server())
             return ResponseFormatRejected(
@@ -176,7 +179,10 @@ class OpenAICompatibleProvider(RemoteProvider):
 
 
 def chosen_transport() -> Transport:
-    """The transport ``BYLLM_TRANSPORT`` names: ``aiohttp`` (byllm's own, the default) or ``sdk`` (the openai SDK)."""
+    """The transport ``BYLLM_TRANSPORT`` names: ``aiohttp`` (byllm's own, the default) or ``sdk`` (the openai SDK).
+
+    ``aiohttp`` names byllm's own transport as a whole: aiohttp for async calls, h11 for synchronous ones.
+    """
     choice = os.environ.get(TRANSPORT_VARIABLE, "").strip().lower() or "aiohttp"
     transport = TRANSPORTS.get(choice)
     if transport is None:
@@ -235,7 +241,7 @@ def structured_output(schema: dict[str, Any], output_name: str, strict: bool) ->
 
 def schema_name(output_name: str) -> str:
     """A ``response_format`` schema name the API accepts (``[A-Za-z0-9_-]{1,64}``)."""
-    return _SCHEMA_NAME.sub("_", output_name)[:64] or "output"
+    return re.sub(_SCHEMA_NAME, "_", output_name)[:64] or "output"
 
 
 def object_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:

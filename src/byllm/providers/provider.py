@@ -30,7 +30,6 @@ from byllm.providers.transport import (
     call_with_retries,
     classify_error,
 )
-from byllm.redact import is_secret_name, redact, redact_mapping, redact_url
 
 # What reading data of an unexpected shape raises (a list where a dict was expected, ...).
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
@@ -69,6 +68,8 @@ class RemoteProvider(ABC):
             self.transport = transport
 
     def __repr__(self) -> str:
+        from byllm.redact import redact_mapping, redact_url  # here and below: repr and error paths only
+
         shown = [f"name={self.name!r}", f"base_url={redact_url(self.base_url)!r}"]
         shown += [f"{name}={redact_mapping(value)!r}" for name, value in
                   (("headers", self.headers), ("extra_params", self.extra_params)) if value]
@@ -114,6 +115,8 @@ class RemoteProvider(ABC):
 
     def secrets(self) -> list[str]:
         """Every credential this provider knows, to be masked out of its error messages."""
+        from byllm.redact import is_secret_name
+
         found = [self._api_key or (os.environ.get(self.api_key_env, "") if self.api_key_env else "")]
         found += [str(value) for key, value in self.headers.items() if is_secret_name(key)]
         found.append(urlsplit(self.base_url or "").password or "")  # http://user:KEY@host
@@ -128,9 +131,13 @@ class RemoteProvider(ABC):
         try:
             return self.reply_from_wire(response, request)
         except MalformedReplyError as error:
+            from byllm.redact import redact
+
             error.args = (redact(str(error), self.secrets()),)  # the message may quote the body
             raise
         except _SHAPE_ERRORS as error:
+            from byllm.redact import redact
+
             raise MalformedReplyError(f"{self.name}: the reply is not shaped like a completion "
                                       f"({type(error).__name__}: {redact(str(error), self.secrets())[:200]})",
                                       provider=self.name) from None

@@ -11,19 +11,18 @@ Retries are byllm's, the same for every transport: exponential backoff with full
 jitter on 429, 5xx, timeouts, dropped connections and malformed or empty
 replies, honouring ``Retry-After`` / ``retry-after-ms``. Failures become
 :mod:`byllm.errors` types whose messages never contain a credential.
+
+Modules only some paths need (asyncio, email's date parser, random, inspect,
+byllm.redact) are imported where they are used: a program's first synchronous call does not
+wait for them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import functools
-import importlib
-import inspect
 import json
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable, Mapping, Protocol, Sequence, TypeVar
@@ -39,7 +38,6 @@ from byllm.errors import (
 )
 from byllm.providers.base import setting
 from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
-from byllm.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +84,8 @@ class RetryPolicy:
 
     def backoff_delay(self, attempt: int) -> float:
         """The jittered wait before retry number ``attempt`` (1-based)."""
+        import random
+
         ceiling = min(MAX_BACKOFF, self.backoff * (2 ** (attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
 
@@ -178,6 +178,8 @@ class SDKTransport:
     def _client(self, name: str, connection: Connection) -> tuple[Hashable, Callable[[], Any]]:
         """A client's cache key, and how to build it."""
         def build() -> Any:
+            import importlib
+
             try:
                 sdk = importlib.import_module(self.package)
             except ImportError:
@@ -192,6 +194,8 @@ class SDKTransport:
         method = functools.reduce(getattr, self.method.split("."), client)
         known = _sdk_parameters.get(self)
         if known is None:  # read once per SDK method
+            import inspect
+
             known = _sdk_parameters[self] = frozenset(inspect.signature(method).parameters) - {"extra_body"}
         arguments = {key: value for key, value in body.items() if key in known}
         if len(arguments) < len(body):
@@ -226,6 +230,8 @@ def classify_error(error: BaseException, provider: str, secrets: Sequence[str] =
             f"{provider}: the reply body is not valid JSON (truncated or malformed: {reason})", provider=provider))
     if not isinstance(error, WireFailure) and type(error).__module__.split(".")[0] not in SDK_PACKAGES:
         return None
+    from byllm.redact import redact  # error paths only: its patterns are compiled on import
+
     status = getattr(error, "status_code", None)
     message = redact(_provider_message(error), secrets)
     kind = type(error).__name__
@@ -286,6 +292,8 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     seconds = _seconds(value, 1.0)
     if seconds is not None or not value:
         return seconds
+    import email.utils
+
     try:
         moment = email.utils.parsedate_to_datetime(value)
         return max(moment.timestamp() - time.time(), 0.0)
@@ -362,6 +370,8 @@ def call_with_retries(attempt: Callable[[], Result], policy: RetryPolicy, classi
 async def acall_with_retries(attempt: Callable[[], Awaitable[Result]], policy: RetryPolicy, classify: Classifier,
                              provider: str) -> Result:
     """Async form of :func:`call_with_retries`."""
+    import asyncio  # loaded: the caller runs on an event loop
+
     failures = 0
     while True:
         try:
