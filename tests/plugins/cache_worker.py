@@ -35,7 +35,7 @@ def fill(url: str, worker: int, count: int) -> None:
 
 
 def hammer(path: str) -> None:
-    from byllm.plugins.cache.sqlite import SqliteCache
+    from byllm.plugins.cache.backends import SqliteCache
 
     cache = SqliteCache(Path(path))
     payload = "x" * 200_000  # big enough that a write spans many pages

@@ -22,7 +22,7 @@ from byllm.lib import Model
 from byllm.plugins import cache
 from byllm.plugins.cache import open_backend
 from byllm.plugins.cache.keys import cache_key, fingerprint
-from byllm.plugins.cache.sqlite import SqliteCache
+from byllm.plugins.cache.backends import SqliteCache
 from byllm.providers.base import CompletionReply, CompletionRequest, ToolSpec, Usage
 from byllm.settings import reload_settings
 
@@ -255,7 +255,7 @@ def test_mock_calls_are_not_cached_unless_asked(tmp_path: Path, monkeypatch, sho
 
 def test_ttl_expires_entries(tmp_path: Path, monkeypatch, provider, shout_with) -> None:
     clock = [1_000_000.0]
-    monkeypatch.setattr("byllm.plugins.cache.sqlite.time.time", lambda: clock[0])
+    monkeypatch.setattr("byllm.plugins.cache.backends.time.time", lambda: clock[0])
     url = f"sqlite:///{tmp_path}/c.db"
     shout = shout_with(Model("test/m", cache={"url": url, "ttl": 60}))
     shout("a")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.plugins import describe_error
-from byllm.plugins.cache.sqlite import SqliteFile
+from byllm.plugins.cache.backends import SqliteFile
 from byllm.settings import get_settings, parse_log_target
 
 if TYPE_CHECKING:
@@ -57,8 +57,7 @@ CREATE INDEX IF NOT EXISTS calls_by_time ON calls (time);
 class CallLog(SqliteFile):
     """The call log database at one path."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    schema = SCHEMA
 
     def add(self, row: dict[str, Any]) -> int:
         """Append one call (a :func:`build_row`); return its id."""

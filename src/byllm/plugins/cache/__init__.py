@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Generator, Mapping
 
 from jaclang.runtimelib.machine import hookimpl
 from byllm.errors import ConfigurationError
@@ -22,36 +22,10 @@ from byllm.settings import default_cache_url, get_settings, parse_cache_target, 
 # The keys, the backends and the reply types are imported by the code that uses them.
 if TYPE_CHECKING:
     from byllm.llm import Model
+    from byllm.plugins.cache.backends import CacheBackend
     from byllm.providers.base import CompletionReply, CompletionRequest
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    """What ``jac cache stats`` shows for one backend."""
-
-    backend: str
-    location: str
-    entries: int
-    expired: int
-    size_bytes: int
-
-
-class CacheBackend(Protocol):
-    """Where cached replies live: :class:`~.sqlite.SqliteCache` or :class:`~.redis.RedisCache`."""
-
-    def get(self, key: str) -> str | None:
-        """The live value stored under ``key``, or ``None``."""
-
-    def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        """Store ``value`` under ``key`` for ``ttl`` seconds (forever if ``None``)."""
-
-    def stats(self) -> CacheStats:
-        """Counts and size of what is stored."""
-
-    def clear(self, expired_only: bool = False) -> int:
-        """Remove every entry, or only the expired ones; return how many."""
 
 
 @dataclass
@@ -92,11 +66,11 @@ def reset_counters() -> None:
 def open_backend(url: str) -> CacheBackend:
     """The backend for a cache URL, opened once per process and reused."""
     if url.startswith("sqlite:"):
-        from byllm.plugins.cache.sqlite import SqliteCache
+        from byllm.plugins.cache.backends import SqliteCache
 
         return SqliteCache(sqlite_path(url))
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from byllm.plugins.cache.redis import RedisCache
+        from byllm.plugins.cache.backends import RedisCache
 
         return RedisCache(url)
     raise ConfigurationError(f"unknown cache backend {redact_url(url)!r}; use sqlite:///path or redis://host:port/db")
@@ -146,7 +120,7 @@ def _backend_failed(policy: CachePolicy, error: Exception, doing: str) -> None:
     """Count a backend error; an unusable SQLite cache is turned off for the process with one warning."""
     import sqlite3
 
-    from byllm.plugins.cache.redis import CacheUnavailable
+    from byllm.plugins.cache.backends import CacheUnavailable
 
     _counters.errors += 1
     transient = "locked" in str(error) or "busy" in str(error)
