@@ -1,12 +1,14 @@
 """Provider path benchmarks against the fake OpenAI-compatible server on 127.0.0.1.
 
 1. Overhead per call (no added latency): a typed ``by llm()`` call returning a
-   dataclass through byllm's aiohttp transport, next to the same request sent
+   dataclass through byllm's own transport (async calls on aiohttp, sync calls
+   on its h11 pool), next to the same request sent
    with a bare aiohttp session, its body serialized per call with ``json.dumps``
    (a client sending different messages must) and the reply's content validated
    with Pydantic ``TypeAdapter.validate_json``: async on one event loop, and sync
    (the baseline submits its coroutine to a loop thread with
-   ``asyncio.run_coroutine_threadsafe``, as a hand-written client would). Rounds
+   ``asyncio.run_coroutine_threadsafe``, as a hand-written client would; byllm's
+   sync calls no longer take that hop, so its sync overhead comes out negative). Rounds
    alternate between the paths; medians of per-round means. Client CPU time per
    call is reported beside wall time: other jobs on a shared machine inflate
    wall time far more than CPU time. The must-hold (issue 14): a typed call costs
@@ -15,15 +17,17 @@
    ``openai`` SDK.
 2. Throughput: 1,000 calls against the server with 100 ms latency per reply at
    concurrency 64, ideal ``ceil(1000 / 64) x 0.1 s``: ``byllm.amap`` on
-   ``async def`` functions, ``byllm.map`` on threads, a Jac program awaiting
-   ``async def ... by llm()`` functions (run with ``jac run``), and as reference
-   rows a bare aiohttp session, the ``openai`` SDK (``AsyncOpenAI``, and 64
+   ``async def`` functions, ``byllm.map`` on threads, plain sync functions in 64
+   threads, a Jac program awaiting ``async def ... by llm()`` functions (run
+   with ``jac run``), and as reference rows ``byllm.map`` with its sync calls
+   sent the way they were before the h11 pool (each hopping to the aiohttp
+   background loop), a bare aiohttp session, the ``openai`` SDK (``AsyncOpenAI``, and 64
    threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
    client CPU per call from the best run; the client's run-queue wait (time its
    threads were ready but had no CPU, from ``/proc/self/task/*/schedstat``) shows
    how much of the wall time the machine's other load took. The must-holds
    (issue 14): >= 85 % of ideal and <= 0.4 ms client CPU per call for ``amap``,
-   ``map`` and async Jac.
+   ``map``, sync functions in threads and async Jac.
 3. Start-up: from process start to the first request of a program making one
    call, per transport, next to ``python -c pass``.
 
@@ -168,7 +172,7 @@ def measure_overhead(rounds: int, calls: int) -> dict[str, tuple[float, float]]:
 
     from byllm.call import TypedCall
     from byllm.lib import Model, by
-    from byllm.providers.aiohttp_transport import encode_body, request_headers
+    from byllm.providers.chat_completions import encode_body, request_headers
 
     samples: dict[str, list[tuple[float, float]]] = {}
     with ServerProcess(latency=0.0) as url:
@@ -285,7 +289,7 @@ def measure_startup(runs: int) -> dict[str, float]:
     results: dict[str, list[float]] = {}
     with FakeLLMServer(responder=answer, record=False) as server:
         cases = {"python -c pass": ("pass", {}),
-                 "one call, aiohttp transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "aiohttp"}),
+                 "one call, byllm's transport (sync: h11)": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "aiohttp"}),
                  "one call, `openai` SDK transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "sdk"})}
         for _ in range(runs + 1):  # the first round warms caches (compiled files, the plugin list)
             for name, (code, extra) in cases.items():
@@ -340,6 +344,7 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
     """Rows for every runner against the server with 100 ms latency."""
     import byllm
     from byllm.lib import Model, by
+    from byllm.providers.chat_completions import CHAT_COMPLETIONS
 
     rows: list[Row] = []
     words = [f"w{index}" for index in range(calls)]
@@ -364,6 +369,16 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
         rows.append(Row("`byllm.map` (threads)", calls, *_best(
             [_timed(lambda: byllm.map(echo, words, concurrency=CONCURRENCY, progress=False), calls)
              for _ in range(repeats)])))
+        with ThreadPoolExecutor(CONCURRENCY) as threads:
+            rows.append(Row(f"sync `by llm()` functions in {CONCURRENCY} threads", calls, *_best(
+                [_timed(lambda: list(threads.map(echo, words)), calls) for _ in range(repeats)])))
+        # The sync path before h11: every thread's call hops to the one background loop and its aiohttp pool.
+        llm.provider.transport = BackgroundLoopTransport()
+        byllm.map(echo, words[:CONCURRENCY], concurrency=CONCURRENCY, progress=False)
+        rows.append(Row("`byllm.map` (threads), sync calls on the aiohttp background loop", calls, *_best(
+            [_timed(lambda: byllm.map(echo, words, concurrency=CONCURRENCY, progress=False), calls)
+             for _ in range(repeats)]), reference=True))
+        llm.provider.transport = CHAT_COMPLETIONS
         rows.append(Row("Jac `async def ... by llm()`, `jac run`", calls, *jac_async_run(url, calls, repeats)))
         messages = _messages(llm, echo)
         rows.append(Row("raw aiohttp + `json` + `validate_python`", calls, *_best(
@@ -374,6 +389,24 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
             rows.append(Row("raw `httpx.AsyncClient` (64-connection pool)", calls,
                             *_timed(lambda: asyncio.run(httpx_run(url, messages, calls)), calls), reference=True))
     return rows
+
+
+class BackgroundLoopTransport:
+    """byllm's transport with synchronous calls sent the way they were before h11: on the aiohttp background loop."""
+
+    package = "openai"
+    method = "chat.completions.create"
+
+    def send(self, body: dict[str, Any], connection: Any) -> Any:
+        from byllm.providers.aiohttp_transport import asend
+        from byllm.providers.clients import background_loop
+
+        return background_loop().run(asend(body, connection))
+
+    async def asend(self, body: dict[str, Any], connection: Any) -> Any:
+        from byllm.providers.aiohttp_transport import asend
+
+        return await asend(body, connection)
 
 
 def _messages(llm: Any, echo: Callable[..., Any]) -> list[dict[str, Any]]:
