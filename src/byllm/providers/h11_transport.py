@@ -348,6 +348,8 @@ def _open_tunnel(sock: socket.socket, route: Route) -> None:
                 return
             raise ConnectionFailure(f"the proxy refused a tunnel to {route.authority.decode()} "
                                     f"(HTTP {event.status_code})")
+        elif type(event) is not h11.InformationalResponse:  # ConnectionClosed
+            raise ConnectionFailure("the proxy closed the connection instead of opening a tunnel")
 
 
 # -- one exchange ----------------------------------------------------------------------------
@@ -419,7 +421,8 @@ def _request(pooled: PooledConnection, route: Route, payload: bytes, deadline: f
             protocol.receive_data(data)
         elif type(event) is h11.Response:
             return event
-        # anything else before the response is informational (100 Continue): read on
+        elif type(event) is not h11.InformationalResponse:  # ConnectionClosed; 100 Continue is read past
+            raise ConnectionFailure("the server closed the connection before the reply's headers")
 
 
 def _read_to_end(pooled: PooledConnection, deadline: float | None, timeout: float | None) -> bytes:
@@ -539,6 +542,8 @@ def _close_pools() -> None:
 
 
 def _forget_pools_in_child() -> None:
+    global _tls_lock
+    _tls_lock = threading.Lock()  # another thread of the parent may have held it
     for pool in list(_pools):
         pool.forget()
 
