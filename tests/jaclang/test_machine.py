@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Callable
 
 import pluggy
@@ -173,3 +174,60 @@ def test_debug_logs_plugin_loads_and_hook_calls() -> None:
     assert any(line.startswith("[jac] hook call_llm -> [") and "'byllm'" in line for line in hook_lines)
     assert any(line.startswith("[jac] hook llm_complete -> [") and "'byllm'" in line for line in hook_lines)
     assert "[jac] hook call_llm returned" in hook_lines
+
+
+PLUGIN_MODULE = """
+from jaclang.runtimelib.machine import hookimpl, plugin_manager
+
+class Machine:
+    @staticmethod
+    @hookimpl
+    def call_llm(model, caller, args):
+        print("plugin saw", caller.__name__)
+        return model.invoke(caller, args)
+{registration}
+"""
+
+CALL_ONCE = (
+    "from byllm.lib import Model, by\n"
+    "@by(Model('mockllm', outputs=['hi']))\n"
+    "def greet(name: str) -> str: ...\n"
+    "print(greet('Ada'))\n"
+)
+
+
+def installed_plugin(folder: Path, registration: str = "") -> Path:
+    """A distribution ``early-plugin`` on ``folder`` whose `jac` entry point is ``early_plugin:Machine``."""
+    (folder / "early_plugin.py").write_text(PLUGIN_MODULE.format(registration=registration))
+    dist_info = folder / "early_plugin-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: early-plugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[jac]\nearly-plugin = early_plugin:Machine\n")
+    return folder
+
+
+def test_a_plugin_module_imported_before_the_machine_still_loads_by_its_entry_point(tmp_path: Path) -> None:
+    # Its module imports the machine, which loads the plugins while that module is half done:
+    # the entry point is registered once the module has finished, not reported as broken.
+    folder = installed_plugin(tmp_path)
+    result = run_python(
+        "import early_plugin\n"
+        "from jaclang.runtimelib.machine import plugin_manager\n"
+        "print(plugin_manager.has_plugin('early-plugin'), plugin_manager.failed_plugins)\n" + CALL_ONCE,
+        PYTHONPATH=str(folder), JAC_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    assert result.stderr == ""
+    assert result.stdout == "True {}\nplugin saw greet\nhi\n"
+
+
+def test_a_plugin_registering_itself_and_installed_by_entry_point_is_registered_once(tmp_path: Path) -> None:
+    folder = installed_plugin(tmp_path, registration="plugin_manager.register(Machine)")
+    for first in ("import early_plugin", "import jaclang.runtimelib.machine"):
+        result = run_python(
+            first + "\nfrom jaclang.runtimelib.machine import plugin_manager\n"
+            "import early_plugin\n"
+            "print(sum(plugin is early_plugin.Machine for plugin in plugin_manager.get_plugins()))\n" + CALL_ONCE,
+            PYTHONPATH=str(folder), JAC_CACHE_DIR=str(tmp_path / "cache"),
+        )
+        assert result.stderr == ""
+        assert result.stdout == "1\nplugin saw greet\nhi\n"

@@ -88,6 +88,10 @@ class JacPluginManager(pluggy.PluginManager):
     """
 
     def __init__(self) -> None:
+        # Entry points whose module was itself being imported when the plugins loaded (a
+        # program or test that imports its plugin module first): registered once it is done.
+        self._deferred: list[PluginEntryPoint] = []
+        self._settling = False
         super().__init__(PROJECT_NAME)
         self.failed_plugins: dict[str, str] = {}
         self.plugin_sources: dict[str, tuple[str, str]] = {}
@@ -107,6 +111,8 @@ class JacPluginManager(pluggy.PluginManager):
         direct result is the function's own value, not Pluggy's list of results.
         Registering, unregistering or blocking a plugin recomputes it.
         """
+        if self._deferred:
+            self._load_deferred()
         try:
             return self._direct[name]
         except KeyError:
@@ -129,8 +135,62 @@ class JacPluginManager(pluggy.PluginManager):
                 return None
         return answer.function
 
+    # -- plugins whose module was mid-import when the plugins loaded --------------------------
+    @property  # type: ignore[misc]  # Pluggy declares it Final; reading it first registers deferred plugins
+    def hook(self) -> pluggy.HookRelay:
+        """The hook callers (Pluggy's ``hook`` relay), with every loadable plugin registered."""
+        if self._deferred:
+            self._load_deferred()
+        return self._hook_relay
+
+    @hook.setter
+    def hook(self, relay: pluggy.HookRelay) -> None:
+        self._hook_relay = relay
+
+    def get_plugin(self, name: str) -> Any | None:
+        """The plugin registered as ``name``, or ``None`` (also answers :meth:`has_plugin`)."""
+        if self._deferred:
+            self._load_deferred()
+        return super().get_plugin(name)
+
+    def get_plugins(self) -> set[Any]:
+        """Every registered plugin object."""
+        if self._deferred:
+            self._load_deferred()
+        return super().get_plugins()
+
+    def list_name_plugin(self) -> list[tuple[str, Any]]:
+        """``(name, plugin)`` for every registered plugin."""
+        if self._deferred:
+            self._load_deferred()
+        return super().list_name_plugin()
+
+    def list_plugin_distinfo(self) -> list[tuple[Any, Any]]:
+        """``(plugin, distribution)`` for every plugin loaded from an entry point."""
+        if self._deferred:
+            self._load_deferred()
+        return super().list_plugin_distinfo()
+
+    def _load_deferred(self) -> None:
+        """Load the deferred entry points whose module has finished importing."""
+        if self._settling:
+            return
+        ready = [entry_point for entry_point in self._deferred if not _being_imported(entry_point)]
+        if not ready:
+            return
+        self._deferred = [entry_point for entry_point in self._deferred if entry_point not in ready]
+        self._settling = True
+        try:
+            for entry_point in ready:
+                if not self.is_blocked(entry_point.name) and super().get_plugin(entry_point.name) is None:
+                    self._load_one(entry_point)
+        finally:
+            self._settling = False
+
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` (Pluggy's :meth:`~pluggy.PluginManager.register`)."""
+        if self._deferred:
+            self._load_deferred()
         self._direct.clear()
         return super().register(plugin, name)
 
@@ -191,11 +251,21 @@ class JacPluginManager(pluggy.PluginManager):
         return count
 
     def _load_one(self, entry_point: PluginEntryPoint) -> bool:
-        """Import and register one entry point; report it (and keep going) if that fails."""
+        """Import and register one entry point; report it (and keep going) if that fails.
+
+        An entry point whose module is being imported right now (it imported this
+        machine, which loads the plugins) is deferred, not reported: it is
+        registered as soon as the plugin manager is next used.
+        """
+        if _being_imported(entry_point):
+            self._deferred.append(entry_point)
+            return False
         try:
             plugin = entry_point.load()
         except BaseException as error:  # third-party import code may raise anything, even SystemExit
             self._report_failure(entry_point, f"{type(error).__name__}: {error}")
+            return False
+        if self.is_registered(plugin):  # registered by hand already (by its own module, say)
             return False
         try:
             self.register(plugin, name=entry_point.name)
@@ -242,6 +312,12 @@ class JacPluginManager(pluggy.PluginManager):
                 hint = f"; did you mean {close[0]!r}?" if close else f"; the hooks are: {', '.join(sorted(known))}"
                 messages.append(f"plugin {implementation.plugin_name!r} implements an unknown hook {name!r}{hint}")
         return messages
+
+
+def _being_imported(entry_point: PluginEntryPoint) -> bool:
+    """Whether the module of ``entry_point`` has started importing and not finished yet."""
+    module = sys.modules.get(entry_point.value.partition(":")[0].strip())
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 def debug_enabled() -> bool:
