@@ -16,7 +16,6 @@ sync or async, a retry or a tool turn, goes through :meth:`TypedCall.complete` /
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mappin
 
 from jaclang.runtimelib import machine
 from byllm.errors import ConfigurationError, OutputConversionError, ResponseFormatRejected
+from byllm.logs import logger
 from byllm.meaning import FunctionMeaning, describe_function
 from byllm.output import OutputType, ReplyMismatch, output_type
 from byllm.pricing import cost_of
@@ -34,7 +34,6 @@ from byllm.providers.base import CompletionReply, CompletionRequest, Message, St
 if TYPE_CHECKING:
     from byllm.llm import Model
 
-logger = logging.getLogger(__name__)
 
 SCHEMA_ECHO_FEEDBACK = (
     "Your reply repeats the description of the type (its schema) instead of giving a value of that type"
@@ -285,7 +284,7 @@ class TypedCall:
                 raise self.conversion_error(reply, mismatch) from None
             self.retries_left -= 1
             feedback = SCHEMA_ECHO_FEEDBACK if echoes_schema(reply.text) else mismatch.feedback
-            logger.info("retrying %s: %s", self.meaning.qualified_name, feedback)
+            logger(__name__).info("retrying %s: %s", self.meaning.qualified_name, feedback)
             self.add_messages({"role": "assistant", "content": reply.text}, retry_message(feedback))
             return False, None
         return True, value
@@ -356,7 +355,7 @@ def announce_finished(record: CallRecord) -> None:
             if hook is not None and hook.get_hookimpls():
                 hook(record=record)
     except Exception:  # an observer must not change the call's outcome
-        logger.exception("a plugin's llm_call_finished failed for %s", record.function)
+        logger(__name__).exception("a plugin's llm_call_finished failed for %s", record.function)
 
 
 # -- the loops ---------------------------------------------------------------

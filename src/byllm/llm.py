@@ -14,7 +14,6 @@ did-you-mean; anything provider-specific goes through ``extra_params``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -49,6 +48,8 @@ CONFIG_ALIASES = {"api_base": "base_url", "host": "base_url"}
 
 
 def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
+    import difflib  # only for an unknown option
+
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else f"known names: {', '.join(sorted(known))}"
 

@@ -23,15 +23,10 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
 
+from byllm.logs import logger
+
 if TYPE_CHECKING:
     import asyncio
-
-
-def logger() -> Any:
-    """This module's logger; ``logging`` (18M instructions to import) is loaded on the first message."""
-    import logging
-
-    return logging.getLogger(__name__)
 
 
 Result = TypeVar("Result")
@@ -77,7 +72,7 @@ async def _close_at_loop_shutdown(loop_id: int, clients: dict[Hashable, Any]) ->
             try:
                 await client.close()
             except Exception:  # closing is best effort: the loop is going away
-                logger().debug("closing an async client failed", exc_info=True)
+                logger(__name__).debug("closing an async client failed", exc_info=True)
 
 
 async def _start(generator: AsyncIterator[None]) -> None:
@@ -207,7 +202,7 @@ class BackgroundLoop:
         try:
             asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
         except Exception:  # closing is best effort at exit
-            logger().debug("closing the background loop's clients failed", exc_info=True)
+            logger(__name__).debug("closing the background loop's clients failed", exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         if not thread.is_alive():

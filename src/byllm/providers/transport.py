@@ -35,15 +35,9 @@ from byllm.errors import (
     ProviderTimeout,
     RateLimitError,
 )
+from byllm.logs import logger
 from byllm.providers.base import setting
 from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
-
-
-def logger() -> Any:
-    """This module's logger; ``logging`` (18M instructions to import) is loaded on the first message."""
-    import logging
-
-    return logging.getLogger(__name__)
 
 
 Result = TypeVar("Result")
@@ -344,7 +338,7 @@ def _next_step(error: Exception, classify: Classifier, policy: RetryPolicy, fail
     wait = policy.backoff_delay(failures) if mapped.retry_after is None else mapped.retry_after
     for observe in retry_observers:
         wait = observe(mapped.error, mapped.retry_after, wait)
-    logger().info("%s: retry %d/%d in %.3fs after: %s", provider, failures, policy.max_retries, wait, mapped.error)
+    logger(__name__).info("%s: retry %d/%d in %.3fs after: %s", provider, failures, policy.max_retries, wait, mapped.error)
     return wait
 
 
