@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator
 
 from byllm.errors import ConfigurationError
 from byllm.providers.chat_completions import (
+    RouteCache,
     ServerSentEvents,
     encode_body,
     endpoint,
@@ -76,24 +77,6 @@ class Route:
     pool_key: tuple[str, str | None, str]
 
 
-# Keyed by the connection's id; the connection is kept in the entry, so its id cannot be reused while cached.
-# Providers hand the same Connection to every call until its key, URL, timeout or headers change.
-_routes: dict[int, tuple[Connection, Route]] = {}
-MAX_ROUTES = 256
-
-
-def route_for(connection: Connection) -> Route:
-    """The :class:`Route` of ``connection`` (cached while the same connection object is used)."""
-    entry = _routes.get(id(connection))
-    if entry is not None and entry[0] is connection:
-        return entry[1]
-    route = _new_route(connection)
-    if len(_routes) >= MAX_ROUTES:
-        _routes.clear()
-    _routes[id(connection)] = (connection, route)
-    return route
-
-
 def _new_route(connection: Connection) -> Route:
     from multidict import CIMultiDict, CIMultiDictProxy
     from yarl import URL
@@ -107,6 +90,9 @@ def _new_route(connection: Connection) -> Route:
                  timeout=_timeout(connection.timeout, False), stream_timeout=_timeout(connection.timeout, True),
                  proxy=proxy_for(text),
                  pool_key=("aiohttp", connection.base_url, key_fingerprint(connection.api_key)))
+
+
+route_for = RouteCache(_new_route)  # the Route of a connection, built once
 
 
 def wire_failure(error: BaseException, timeout: float | None) -> Exception:

@@ -25,7 +25,7 @@ import functools
 import json
 import os
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, Iterator
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from byllm.errors import ConfigurationError
 from byllm.providers.transport import Connection, ConnectionFailure, HTTPStatusFailure
@@ -179,6 +179,34 @@ def proxy_for(url: str) -> str | None:
 
 
 # -- server-sent events ----------------------------------------------------------------
+Built = TypeVar("Built")
+
+
+class RouteCache(Generic[Built]):
+    """What a sender works out once per :class:`Connection` (URL, headers, timeouts, pool key).
+
+    Providers hand the same connection object to every call until its key, URL,
+    timeout or headers change, so entries are keyed by the connection's identity;
+    the connection is kept in its entry, so its id cannot be reused while cached.
+    """
+
+    def __init__(self, build: Callable[[Connection], Built], limit: int = 256) -> None:
+        self._build = build
+        self._limit = limit
+        self._entries: dict[int, tuple[Connection, Built]] = {}
+
+    def __call__(self, connection: Connection) -> Built:
+        """The route of ``connection``, built on its first use."""
+        entry = self._entries.get(id(connection))
+        if entry is not None and entry[0] is connection:
+            return entry[1]
+        route = self._build(connection)
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[id(connection)] = (connection, route)
+        return route
+
+
 class ServerSentEvents:
     """Decodes a Chat Completions SSE body, block by block, into its ``data:`` events (sans I/O).
 

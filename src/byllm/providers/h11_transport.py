@@ -42,6 +42,7 @@ import h11
 
 from byllm.errors import ConfigurationError
 from byllm.providers.chat_completions import (
+    RouteCache,
     ServerSentEvents,
     encode_body,
     endpoint,
@@ -123,23 +124,6 @@ class Route:
         return ConnectionPool()
 
 
-# Keyed by the connection's id; the connection is kept in the entry, so its id cannot be reused while cached.
-_routes: dict[int, tuple[Connection, Route]] = {}
-MAX_ROUTES = 256
-
-
-def route_for(connection: Connection) -> Route:
-    """The :class:`Route` of ``connection`` (cached while the same connection object is used)."""
-    entry = _routes.get(id(connection))
-    if entry is not None and entry[0] is connection:
-        return entry[1]
-    route = _new_route(connection)
-    if len(_routes) >= MAX_ROUTES:
-        _routes.clear()
-    _routes[id(connection)] = (connection, route)
-    return route
-
-
 def _new_route(connection: Connection) -> Route:
     from urllib.parse import unquote, urlsplit
 
@@ -169,6 +153,9 @@ def _new_route(connection: Connection) -> Route:
     return Route(https=https, host=parts.hostname, address=address, authority=authority,
                  target=target, headers=tuple(headers), proxy=proxy, timeout=connection.timeout,
                  pool_key=("h11", connection.base_url, key_fingerprint(connection.api_key)))
+
+
+route_for = RouteCache(_new_route)  # the Route of a connection, built once
 
 
 def _ascii_host(hostname: str) -> bytes:
