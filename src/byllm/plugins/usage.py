@@ -45,6 +45,15 @@ class Totals:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    def include(self, other: Totals) -> None:
+        """Add ``other``'s totals to these (the cost becomes unknown once either is)."""
+        self.calls += other.calls
+        self.completions += other.completions
+        self.cached_completions += other.cached_completions
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+
 
 @dataclass(kw_only=True)
 class CallUsage(Totals):
@@ -54,14 +63,14 @@ class CallUsage(Totals):
     model: str
     retries: int = 0
 
-    def add(self, record: CallRecord, cached: int) -> None:
-        """Count one more call of this model (``cached``: how many of its completions a cache answered)."""
+    def add(self, record: CallRecord) -> None:
+        """Count one more call of this model (one pass over its attempts)."""
         self.calls += 1
         self.input_tokens += record.usage.input_tokens
         self.output_tokens += record.usage.output_tokens
         self.cost = None if record.cost is None or self.cost is None else self.cost + record.cost
         self.completions += len(record.attempts)
-        self.cached_completions += cached
+        self.cached_completions += sum(attempt.cached for attempt in record.attempts)
         self.retries += record.retries
 
 
@@ -84,15 +93,12 @@ class UsageLedger:
 
     def add(self, record: CallRecord) -> None:
         """Count one finished call (runs on every call: one pass over its attempts, one lock)."""
-        cached = 0
-        for attempt in record.attempts:
-            cached += attempt.cached
         with self._lock:
             self.last = record
             per_model = self.by_model.get(record.model_name)
             if per_model is None:
                 per_model = self.by_model[record.model_name] = CallUsage(function="*", model=record.model_name)
-            per_model.add(record, cached)
+            per_model.add(record)
 
     @property
     def run(self) -> RunUsage:
@@ -100,17 +106,11 @@ class UsageLedger:
         with self._lock:
             run = RunUsage(by_model={name: dataclasses.replace(usage) for name, usage in self.by_model.items()})
         for usage in run.by_model.values():
-            run.calls += usage.calls
-            run.completions += usage.completions
-            run.cached_completions += usage.cached_completions
-            run.input_tokens += usage.input_tokens
-            run.output_tokens += usage.output_tokens
+            run.include(usage)
             if usage.cost is None:
                 run.unpriced_tokens += usage.total_tokens
-                run.cost = None
             else:
                 run.priced_cost += usage.cost
-                run.cost = None if run.cost is None else run.cost + usage.cost
         return run
 
     def reset(self) -> None:
@@ -129,7 +129,7 @@ def last_usage() -> CallUsage | None:
     if record is None:
         return None
     usage = CallUsage(function=record.function, model=record.model_name)
-    usage.add(record, sum(attempt.cached for attempt in record.attempts))
+    usage.add(record)
     return usage
 
 
