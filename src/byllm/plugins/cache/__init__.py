@@ -92,6 +92,10 @@ def cache_policy(model: Model) -> CachePolicy | None:
     settings = get_settings()
     setting = model.param("cache")
     ttl = settings.cache_ttl
+    if isinstance(setting, Mapping):  # {'url': ..., 'ttl': ...}: no url is the configured (or default) cache
+        if "ttl" in setting:
+            ttl = parse_seconds(setting["ttl"], "cache ttl")
+        setting = True if setting.get("url") is None else setting["url"]
     if setting is None:
         url = settings.cache
         if url is not None and not settings.cache_mock:
@@ -104,11 +108,6 @@ def cache_policy(model: Model) -> CachePolicy | None:
         url = settings.cache or default_cache_url()
     elif isinstance(setting, str):
         url = _parsed_url(setting)
-    elif isinstance(setting, Mapping):
-        location = setting.get("url")
-        url = settings.cache or default_cache_url() if location is None else parse_cache_target(location, "cache=")
-        if "ttl" in setting:
-            ttl = parse_seconds(setting["ttl"], "cache ttl")
     else:
         raise ConfigurationError(
             f"cache={setting!r}: use True, False, a URL such as 'sqlite:///cache.db', or {{'url': ..., 'ttl': seconds}}"
