@@ -125,7 +125,7 @@ def log_path(model: Model | None = None) -> Path | None:
 def _attempt_data(attempt: Attempt) -> dict[str, Any]:
     data: dict[str, Any] = {
         "text": attempt.reply,
-        "tool_calls": [{"id": call.id, "name": call.name, "arguments": call.arguments} for call in attempt.tool_calls],
+        "tool_calls": attempt.tool_calls,  # ToolCalls: build_row makes every dataclass JSON
         "usage": None if attempt.usage is None else [attempt.usage.input_tokens, attempt.usage.output_tokens],
         "cached": attempt.cached,
         "seconds": round(attempt.latency, 6),
@@ -152,7 +152,7 @@ def build_row(record: CallRecord) -> dict[str, Any]:
         "params": record.params,
         "messages": record.messages,
         "replies": [_attempt_data(attempt) for attempt in record.attempts],
-        "tool_turns": [{"name": turn.name, "arguments": turn.arguments, "result": turn.result} for turn in record.tool_turns],
+        "tool_turns": record.tool_turns,
         "value": None if record.error is not None else record.value,
         "error": None if record.error is None else describe_error(record.error),
         "input_tokens": record.usage.input_tokens,
