@@ -66,13 +66,10 @@ class CallLog(SqliteFile):
         return int(self.execute(sql, values).lastrowid or 0)
 
     def _select(self, where: str, arguments: tuple[Any, ...]) -> list[LoggedCall]:
-        found = []
-        for row in self.execute(f"SELECT {', '.join(COLUMNS)} FROM calls {where}", arguments):
-            values = dict(zip(COLUMNS, row))
-            for column in JSON_COLUMNS:
-                values[column] = None if values[column] is None else json.loads(values[column])
-            found.append(LoggedCall(**values))
-        return found
+        rows = self.execute(f"SELECT {', '.join(COLUMNS)} FROM calls {where}", arguments)
+        # add() wrote every JSON column as JSON text ("null" for None)
+        return [LoggedCall(**{column: json.loads(value) if column in JSON_COLUMNS else value
+                              for column, value in zip(COLUMNS, row)}) for row in rows]
 
     def recent(
         self,
