@@ -141,7 +141,7 @@ class RedisCache:
     refused for ``COOL_DOWN_SECONDS``; then one command probes the server again.
     """
 
-    def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, url: str) -> None:
         try:
             import redis
             from redis.backoff import NoBackoff
@@ -153,7 +153,7 @@ class RedisCache:
         self.open_until = 0.0
         self._lock = threading.Lock()
         self._client: Any = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+            url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0)
         )
 
     @property
@@ -197,7 +197,7 @@ class RedisCache:
         pipeline = self._client.pipeline(transaction=False)
         for key in keys:
             pipeline.memory_usage(key)
-        size = sum(used or 0 for used in pipeline.execute()) if keys else 0
+        size = sum(used or 0 for used in pipeline.execute())  # an empty pipeline sends nothing
         return CacheStats("redis", self.url, len(keys), 0, size)
 
     def clear(self, expired_only: bool = False) -> int:
