@@ -235,3 +235,15 @@ def test_environment_changes_apply_after_reload(monkeypatch: pytest.MonkeyPatch)
     reload_settings()
     assert default_model_name() == "test/changed"
     assert Model().model_name == "test/changed"
+
+
+def test_a_cache_mapping_sets_the_ttl_and_otherwise_reads_like_a_cache_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BYLLM_CACHE", f"sqlite:///{tmp_path}/env.db")
+    reload_settings()
+    configured = cache_policy(Model("test/m", cache={"ttl": 60}))  # no url: the configured cache
+    assert configured is not None and (configured.url, configured.ttl) == (f"sqlite:///{tmp_path}/env.db", 60)
+    elsewhere = cache_policy(Model("test/m", cache={"url": f"sqlite:///{tmp_path}/own.db"}))
+    assert elsewhere is not None and (elsewhere.url, elsewhere.ttl) == (f"sqlite:///{tmp_path}/own.db", None)
+    assert cache_policy(Model("test/m", cache={"url": False, "ttl": 60})) is None
