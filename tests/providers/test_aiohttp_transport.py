@@ -298,7 +298,7 @@ def test_a_stream_left_early_gives_its_connection_back(fake_server: FakeLLMServe
     sender = provider(fake_server, CHAT_COMPLETIONS)
     chunks = sender.stream(full_request(stream=True))
     assert next(chunks).text == "a"
-    chunks.close()  # the reader stopped: the stream is closed on the background loop
+    chunks.close()  # the reader stopped: the stream's connection is closed
     assert sender.complete(CompletionRequest(model="m", messages=[{"role": "user", "content": "x"}])).text == "next"
 
     async def early() -> str:
@@ -315,7 +315,7 @@ def test_a_stream_left_early_gives_its_connection_back(fake_server: FakeLLMServe
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
-def test_a_forked_child_gets_its_own_background_loop() -> None:
+def test_a_forked_child_opens_its_own_connections() -> None:
     result = run_python("""
         import multiprocessing
         from fake_server import FakeLLMServer, openai_text
@@ -335,15 +335,3 @@ def test_a_forked_child_gets_its_own_background_loop() -> None:
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ok"]
-
-
-def test_a_sync_call_on_the_background_loop_itself_is_an_error_not_a_deadlock(fake_server: FakeLLMServer) -> None:
-    from byllm.providers.clients import background_loop
-
-    loop = background_loop()
-
-    async def nested() -> str:
-        return loop.run(asyncio.sleep(0, "never"))
-
-    with pytest.raises(RuntimeError, match="own I/O thread"):
-        loop.run(nested())

@@ -6,22 +6,17 @@ it. Async clients are also keyed by event loop: an async connection pool must
 not outlive the loop it was opened on (``asyncio.run`` makes a new loop each time),
 so a loop's clients are closed when that loop shuts down.
 
-Synchronous callers of an async client share :func:`background_loop`: one event
-loop on a daemon thread, owning that client's pool for every thread of the
-process; its clients are closed at exit.
-
-asyncio is imported by the first async client or background loop, not with this
-module: a program whose calls are all synchronous never loads it.
+asyncio is imported by the first async client, not with this module: a program
+whose calls are all synchronous never loads it.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import os
 import threading
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Hashable
 
 from byllm.logs import logger
 
@@ -29,7 +24,6 @@ if TYPE_CHECKING:
     import asyncio
 
 
-Result = TypeVar("Result")
 _lock = threading.Lock()
 _sync_clients: dict[Hashable, Any] = {}
 # Per event loop: the loop itself (kept to tell a new loop from a dead one with the
@@ -108,8 +102,7 @@ def cached_async_client(key: Hashable, build: Callable[[], Any]) -> Any:
 
 
 def clear_clients() -> None:
-    """Forget every cached client (tests, or after rotating credentials); the background loop's are closed."""
-    _background.stop()
+    """Forget every cached client (tests, or after rotating credentials); synchronous ones are closed."""
     with _lock:
         for client in _sync_clients.values():
             close = getattr(client, "close", None)
@@ -120,166 +113,16 @@ def clear_clients() -> None:
 
 
 def client_count() -> int:
-    """How many clients serve synchronous calls: SDK clients, and those on the background loop (for tests)."""
-    loop = _background._loop
-    entry = _async_clients.get(id(loop)) if loop is not None else None
-    return len(_sync_clients) + (len(entry[1]) if entry is not None and entry[0] is loop else 0)
+    """How many clients serve synchronous calls: SDK clients and byllm's own pools (for tests)."""
+    return len(_sync_clients)
 
 
 def async_loop_count() -> int:
-    """How many event loops have cached async clients, the background loop not counted (for tests)."""
-    loop = _background._loop
-    return len(_async_clients) - (1 if loop is not None and id(loop) in _async_clients else 0)
-
-
-class BackgroundLoop:
-    """An event loop on a daemon thread, where synchronous code runs coroutines.
-
-    Sync calls from any thread submit to this one loop, so they share its
-    clients and connection pools (a pool per thread would open a connection per
-    thread, and an ``asyncio.run`` per call would open one per call). At exit
-    the loop's async generators are shut down, which closes its clients.
-    """
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._thread_id: int | None = None
-        self._start_lock = threading.Lock()
-
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The running background loop, started on first use."""
-        loop = self._loop
-        if loop is not None:
-            return loop
-        with self._start_lock:
-            if self._loop is None:
-                import asyncio
-
-                loop = asyncio.new_event_loop()
-                started = threading.Event()
-                thread = threading.Thread(target=self._run, args=(loop, started), name="byllm-io", daemon=True)
-                thread.start()
-                started.wait()
-                self._thread, self._thread_id, self._loop = thread, thread.ident, loop
-                atexit.register(self.stop)
-            return self._loop
-
-    @staticmethod
-    def _run(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
-        import asyncio
-
-        asyncio.set_event_loop(loop)
-        loop.call_soon(started.set)
-        loop.run_forever()
-
-    def run(self, awaitable: Awaitable[Result]) -> Result:
-        """Run ``awaitable`` on the background loop and wait for its result (from any other thread)."""
-        if threading.get_ident() == self._thread_id:  # waiting here for the loop would wait forever
-            close = getattr(awaitable, "close", None)
-            if callable(close):
-                close()
-            raise RuntimeError("a synchronous byllm call was made on byllm's own I/O thread; make it from "
-                               "another thread, or await the async form")
-        handoff = _Handoff(awaitable)
-        loop = self._loop or self.loop()
-        loop.call_soon_threadsafe(handoff.start)
-        try:
-            handoff.finished.acquire()
-        except BaseException:  # interrupted while waiting (KeyboardInterrupt): stop the work too
-            loop.call_soon_threadsafe(handoff.cancel)
-            raise
-        return handoff.result()
-
-    def stop(self) -> None:
-        """Close the loop's clients and stop its thread (registered with ``atexit``)."""
-        with self._start_lock:
-            loop, thread, self._loop, self._thread, self._thread_id = self._loop, self._thread, None, None, None
-        if loop is None or thread is None or not thread.is_alive():
-            return
-        import asyncio
-
-        try:
-            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
-        except Exception:  # closing is best effort at exit
-            logger(__name__).debug("closing the background loop's clients failed", exc_info=True)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        if not thread.is_alive():
-            loop.close()
-
-    def forget(self) -> None:
-        """Drop the loop without stopping it: in a forked child, the thread running it does not exist."""
-        self._loop, self._thread, self._thread_id, self._start_lock = None, None, None, threading.Lock()
-
-
-class _Handoff:
-    """One awaitable run on the background loop for a thread blocked on ``finished``.
-
-    A task and one lock per call, the cheapest handoff we measured: 97k
-    instructions a hop (callgrind) against 163k for
-    ``asyncio.run_coroutine_threadsafe``, which adds a ``concurrent.futures.Future``,
-    its condition variable and a callback chained each way.
-    """
-
-    __slots__ = ("awaitable", "task", "error", "finished", "cancelled")
-
-    def __init__(self, awaitable: Awaitable[Any]) -> None:
-        self.awaitable = awaitable
-        self.task: asyncio.Future[Any] | None = None
-        self.error: BaseException | None = None  # the awaitable could not be started (not awaitable)
-        self.cancelled = False
-        self.finished = threading.Lock()
-        self.finished.acquire()
-
-    def start(self) -> None:
-        """On the loop: start the task, or drop the awaitable if the caller has already given up."""
-        if self.cancelled:
-            close = getattr(self.awaitable, "close", None)
-            if callable(close):
-                close()
-            return
-        import asyncio  # loaded: this runs on the background loop
-
-        try:
-            self.task = asyncio.ensure_future(self.awaitable)
-        except BaseException as error:  # handed back to the waiting thread
-            self.error = error
-            self.finished.release()
-            return
-        self.task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Future[Any]) -> None:
-        self.finished.release()
-
-    def cancel(self) -> None:
-        """On the loop: the waiting thread was interrupted."""
-        self.cancelled = True
-        if self.task is not None:
-            self.task.cancel()
-
-    def result(self) -> Any:
-        """The task's result or exception, in the waiting thread."""
-        task = self.task
-        if task is None:
-            raise self.error  # type: ignore[misc]
-        if task.cancelled():
-            import concurrent.futures
-
-            raise concurrent.futures.CancelledError()
-        return task.result()
-
-
-_background = BackgroundLoop()
-
-
-def background_loop() -> BackgroundLoop:
-    """The process's background loop for synchronous callers of async clients."""
-    return _background
+    """How many event loops have cached async clients (for tests)."""
+    return len(_async_clients)
 
 
 def _after_fork_in_child() -> None:
-    _background.forget()
     _async_clients.clear()
 
 
