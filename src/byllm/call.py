@@ -93,6 +93,7 @@ class CallRecord:
     finished: bool = False
     usage: Usage = field(default_factory=Usage)  # totals over every attempt, set when the call finishes
     cost: float | None = None  # USD over every attempt not served from a cache; None when unpriced
+    cached_completions: int = 0  # attempts answered from a cache, set when the call finishes
     model: Model | None = field(default=None, repr=False, compare=False)  # the model (with call options) that ran it
 
     @property
@@ -116,9 +117,11 @@ class CallRecord:
         return bool(self.attempts) and all(attempt.cached for attempt in self.attempts)
 
     def totals(self) -> None:
-        """Compute the usage and cost totals (once, when the call finishes)."""
-        input_tokens = output_tokens = billed_input = billed_output = 0
+        """Compute the usage, cost and cache totals (once, when the call finishes)."""
+        input_tokens = output_tokens = billed_input = billed_output = cached = 0
         for attempt in self.attempts:
+            if attempt.cached:
+                cached += 1
             usage = attempt.usage
             if usage is None:
                 continue
@@ -127,7 +130,9 @@ class CallRecord:
             if not attempt.cached:
                 billed_input += usage.input_tokens
                 billed_output += usage.output_tokens
-        self.usage = Usage(input_tokens, output_tokens)
+        self.usage.input_tokens = input_tokens
+        self.usage.output_tokens = output_tokens
+        self.cached_completions = cached
         self.cost = cost_of(self.model_name, billed_input, billed_output)
 
 

@@ -139,28 +139,27 @@ def build_messages(
     out of the prompt (``excl_info``).
     """
     skeleton = prompt_skeleton(meaning, output, schema_in_prompt)
-    lines = [skeleton.header]
-    media: list[dict[str, Any]] = []
-    media_count = 0
     if excluded:
         args = {key: value for key, value in args.items() if key not in excluded}
         if context:
             context = {key: value for key, value in context.items() if key not in excluded}
+    lines = [skeleton.header]
     if instance is not None:
         lines.extend(object_header(instance, excluded))
+    media: list[dict[str, Any]] = []
+    attachments = 0
     if args:
         lines.append("Inputs:")
-        prefixes = skeleton.input_prefixes
+        prefixes = skeleton.input_prefixes  # keyed by parameter name; positional (int) keys are not in it
         for key, value in args.items():
-            prefix = prefixes.get(key) if isinstance(key, str) else None
-            parts = None if value.__class__ in PLAIN_VALUE_TYPES else _media_parts(value)
-            if parts is not None:
-                media_count += 1
-                label = skeleton.parameter_labels.get(key, str(key)) if isinstance(key, str) else str(key)
-                lines.append(f"- {label} = [attachment {media_count}: {type(value).__name__.lower()}]")
-                media.extend(parts)
+            if value.__class__ in PLAIN_VALUE_TYPES or (parts := _media_parts(value)) is None:
+                shown = encode_basestring(value) if value.__class__ is str else format_value(value)
+                lines.append((prefixes.get(key) or f"- {key} = ") + shown)
             else:
-                lines.append((prefix or f"- {key} = ") + format_value(value))
+                attachments += 1
+                label = skeleton.parameter_labels.get(key) or str(key)
+                lines.append(f"- {label} = [attachment {attachments}: {type(value).__name__.lower()}]")
+                media.extend(parts)
     if context:
         lines.append("Context:")
         for name, value in context.items():

@@ -158,7 +158,7 @@ def build_row(record: CallRecord) -> dict[str, Any]:
         "latency_ms": round(record.duration * 1000, 3),
         "retries": record.retries,
         "completions": len(record.attempts),
-        "cached_completions": sum(attempt.cached for attempt in record.attempts),
+        "cached_completions": record.cached_completions,
         "streamed": record.streamed,
     }
     try:  # the provider's own credentials are masked wherever they appear

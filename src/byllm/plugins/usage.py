@@ -1,6 +1,6 @@
 """The usage plugin: tokens and cost per call and per run, counted from each finished call record.
 
-On by default, so kept cheap: one pass over a record's attempts and one lock per call.
+On by default, so kept cheap: a few sums from the record's totals and one lock per call.
 Prices live in :mod:`byllm.pricing`; its functions are re-exported here.
 """
 
@@ -64,14 +64,18 @@ class CallUsage(Totals):
     retries: int = 0
 
     def add(self, record: CallRecord) -> None:
-        """Count one more call of this model (one pass over its attempts)."""
+        """Count one more call of this model (from the totals on its record)."""
+        usage = record.usage
+        completions = len(record.attempts)
         self.calls += 1
-        self.input_tokens += record.usage.input_tokens
-        self.output_tokens += record.usage.output_tokens
-        self.cost = None if record.cost is None or self.cost is None else self.cost + record.cost
-        self.completions += len(record.attempts)
-        self.cached_completions += sum(attempt.cached for attempt in record.attempts)
-        self.retries += record.retries
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        if self.cost is not None:
+            self.cost = None if record.cost is None else self.cost + record.cost
+        self.completions += completions
+        self.cached_completions += record.cached_completions
+        if completions > 1:
+            self.retries += completions - 1
 
 
 @dataclass(kw_only=True)
@@ -92,7 +96,7 @@ class UsageLedger:
         self.by_model: dict[str, CallUsage] = {}
 
     def add(self, record: CallRecord) -> None:
-        """Count one finished call (runs on every call: one pass over its attempts, one lock)."""
+        """Count one finished call (runs on every call: a few sums, one lock)."""
         with self._lock:
             self.last = record
             per_model = self.by_model.get(record.model_name)

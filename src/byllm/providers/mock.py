@@ -54,9 +54,7 @@ class MockProvider:
 
     def complete(self, request: CompletionRequest) -> CompletionReply:
         """Answer with the next scripted output."""
-        output = self._take(request)
-        reply = self.reply_for(output)
-        return reply
+        return self.reply_for(self._take(request))
 
     async def acomplete(self, request: CompletionRequest) -> CompletionReply:
         """Async form of :meth:`complete`."""
@@ -78,7 +76,7 @@ class MockProvider:
 
     def reply_for(self, output: Any) -> CompletionReply:
         """The reply a scripted output stands for."""
-        usage = Usage(input_tokens=0, output_tokens=0)
+        usage = Usage()
         if isinstance(output, str):
             return CompletionReply(text=output, usage=usage, model="mockllm")
         from byllm.tools import mock_tool_calls
