@@ -3,14 +3,14 @@
 Every OpenAI-compatible provider (OpenAI, the local and hosted presets, any
 ``base_url`` server) sends through :data:`CHAT_COMPLETIONS` unless
 ``BYLLM_TRANSPORT=sdk`` picks the ``openai`` SDK (docs/providers.md, *Transports*).
-Two senders carry the same bytes, each chosen by measurement (docs/benchmarks.md):
+One HTTP/1.1 layer on httptools (:mod:`byllm.providers.http1`) carries the
+bytes, driven two ways:
 
 - synchronous calls (plain ``by llm()`` functions, ``byllm.map``'s threads) go
-  through :mod:`byllm.providers.h11_transport`, a keep-alive pool on h11 over
-  sockets shared by every thread: cheap to import (a first call does not pay
-  for asyncio and aiohttp) and as fast at 64 calls in flight;
-- ``async`` calls go through :mod:`byllm.providers.aiohttp_transport`, one pool
-  per event loop.
+  through :mod:`byllm.providers.http1_sync`, a keep-alive pool over blocking
+  sockets shared by every thread (a first call does not pay for asyncio);
+- ``async`` calls go through :mod:`byllm.providers.http1_async`, an asyncio
+  protocol with one pool per event loop.
 
 This module holds what both share: the request body (the bytes the ``openai``
 SDK sends: the fields the SDK names in the order it writes them, then the others
@@ -162,8 +162,8 @@ def invalid_url(connection: Connection) -> ConfigurationError:
 def proxy_for(url: str) -> str | None:
     """The proxy ``HTTP(S)_PROXY`` / ``NO_PROXY`` name for ``url``, as the SDK's httpx client honours them.
 
-    Read once per URL: aiohttp's own ``trust_env`` reads the environment and
-    ``.netrc`` in a worker thread on every request, which doubled a call's cost.
+    Read once per URL (aiohttp's ``trust_env`` read the environment and ``.netrc``
+    in a worker thread on every request, which doubled a call's cost).
     urllib.request (with http.client, email and ssl: about 60M instructions)
     is imported only when some ``*_proxy`` variable is set.
     """
@@ -275,8 +275,8 @@ class ServerSentEvents:
 class ChatCompletionsTransport:
     """Sends Chat Completions bodies; replies and stream events come back as plain dicts.
 
-    ``send`` uses the shared synchronous pool (:mod:`byllm.providers.h11_transport`),
-    ``asend`` the running event loop's aiohttp pool. ``package`` and ``method``
+    ``send`` uses the shared synchronous pool (:mod:`byllm.providers.http1_sync`),
+    ``asend`` the running event loop's pool (:mod:`byllm.providers.http1_async`). ``package`` and ``method``
     name the SDK call this transport stands in for, so code asking whether a
     provider speaks that protocol (batch jobs) sees that it does.
     """
@@ -301,22 +301,22 @@ _async_sender: Any = None
 
 
 def _senders() -> Any:
-    """:mod:`byllm.providers.h11_transport`, imported on the first synchronous request."""
+    """:mod:`byllm.providers.http1_sync`, imported on the first synchronous request."""
     global _sync_sender
     if _sync_sender is None:
-        from byllm.providers import h11_transport
+        from byllm.providers import http1_sync
 
-        _sync_sender = h11_transport
+        _sync_sender = http1_sync
     return _sync_sender
 
 
 def _async_senders() -> Any:
-    """:mod:`byllm.providers.aiohttp_transport`, imported on the first async request."""
+    """:mod:`byllm.providers.http1_async` (and asyncio), imported on the first async request."""
     global _async_sender
     if _async_sender is None:
-        from byllm.providers import aiohttp_transport
+        from byllm.providers import http1_async
 
-        _async_sender = aiohttp_transport
+        _async_sender = http1_async
     return _async_sender
 
 

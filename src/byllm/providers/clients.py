@@ -64,9 +64,15 @@ async def _close_at_loop_shutdown(loop_id: int, clients: dict[Hashable, Any]) ->
         _async_clients.pop(loop_id, None)
         for client in list(clients.values()):
             try:
-                await client.close()
+                closing = client.close()  # an SDK client's close is a coroutine; byllm's own pool closes at once
+                if closing is not None:
+                    await closing
             except Exception:  # closing is best effort: the loop is going away
                 logger(__name__).debug("closing an async client failed", exc_info=True)
+        if clients:
+            import asyncio
+
+            await asyncio.sleep(0)  # closed transports finish closing their sockets before the loop does
 
 
 async def _start(generator: AsyncIterator[None]) -> None:

@@ -1,8 +1,8 @@
 """OpenAI and every OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio, ...).
 
 This module converts requests to the Chat Completions protocol and replies back;
-byllm's own transport carries them (:mod:`byllm.providers.chat_completions`: h11
-for synchronous calls, aiohttp for async ones),
+byllm's own transport carries them (:mod:`byllm.providers.chat_completions`: one
+HTTP/1.1 layer on httptools for synchronous and async calls),
 or the ``openai`` SDK with ``BYLLM_TRANSPORT=sdk`` (``pip install "jaclang[openai]"``),
 or any other :class:`~byllm.providers.transport.Transport`.
 
@@ -38,7 +38,8 @@ from byllm.providers.transport import RetryPolicy, SDKTransport, Transport, Tran
 PLACEHOLDER_KEY = "not-needed"
 OPENAI_SDK = SDKTransport("openai", "OpenAI", "chat.completions.create")
 TRANSPORT_VARIABLE = "BYLLM_TRANSPORT"
-TRANSPORTS: dict[str, Transport] = {"aiohttp": CHAT_COMPLETIONS, "sdk": OPENAI_SDK}
+# "aiohttp" is the own transport's former name, still accepted so existing configurations keep working.
+TRANSPORTS: dict[str, Transport] = {"byllm": CHAT_COMPLETIONS, "aiohttp": CHAT_COMPLETIONS, "sdk": OPENAI_SDK}
 # A server refusing JSON-schema mode names it and says it does not take it; a complaint about the schema
 # itself ("Invalid schema for response_format ...") is the caller's to fix, and is raised as it is.
 # Patterns read only on errors (or once per schema) are compiled on first use, by re's own cache.
@@ -179,14 +180,14 @@ class OpenAICompatibleProvider(RemoteProvider):
 
 
 def chosen_transport() -> Transport:
-    """The transport ``BYLLM_TRANSPORT`` names: ``aiohttp`` (byllm's own, the default) or ``sdk`` (the openai SDK).
+    """The transport ``BYLLM_TRANSPORT`` names: ``byllm`` (byllm's own, the default) or ``sdk`` (the openai SDK).
 
-    ``aiohttp`` names byllm's own transport as a whole: aiohttp for async calls, h11 for synchronous ones.
+    ``aiohttp``, the own transport's former name, still names it.
     """
-    choice = os.environ.get(TRANSPORT_VARIABLE, "").strip().lower() or "aiohttp"
+    choice = os.environ.get(TRANSPORT_VARIABLE, "").strip().lower() or "byllm"
     transport = TRANSPORTS.get(choice)
     if transport is None:
-        raise ConfigurationError(f"{TRANSPORT_VARIABLE}={choice!r}: use 'aiohttp' (byllm's own HTTP client, the "
+        raise ConfigurationError(f"{TRANSPORT_VARIABLE}={choice!r}: use 'byllm' (byllm's own HTTP client, the "
                                  "default) or 'sdk' (the openai SDK: pip install \"jaclang[openai]\")")
     return transport
 

@@ -5,7 +5,7 @@ body a provider built over a :class:`Connection` (base URL, key, timeout,
 headers) and returns the wire response, or an iterable of events for a stream.
 :class:`SDKTransport` uses an official SDK; an own HTTP client only has to offer
 the same two methods (byllm's own, for the OpenAI Chat Completions protocol, is
-:mod:`byllm.providers.aiohttp_transport`), raising :class:`WireFailure`\\ s.
+:mod:`byllm.providers.chat_completions`), raising :class:`WireFailure`\\ s.
 
 Retries are byllm's, the same for every transport: exponential backoff with full
 jitter on 429, 5xx, timeouts, dropped connections and malformed or empty

@@ -1,4 +1,4 @@
-"""byllm's own transport for OpenAI-compatible servers (h11 sync, aiohttp async): same requests as the SDK, shared pools, fallbacks."""
+"""byllm's own transport for OpenAI-compatible servers (HTTP/1.1 on httptools, sync and async): same requests as the SDK, shared pools, fallbacks."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from fake_server import (
     openai_tool_calls,
 )
 
-KEY = "sk-aiohttp-0123456789abcdef"
+KEY = "sk-own-0123456789abcdef"
 # A 1x1 PNG, so the image part of a message is a real data URL.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
 
@@ -100,7 +100,7 @@ def test_requests_are_byte_for_byte_what_the_openai_sdk_sends(fake_server: FakeL
             assert "".join(chunk.text for chunk in sender.stream(full_request(stream=True))) == "ok"
         else:
             assert sender.complete(full_request()).text
-    assert asyncio.run(send_async(sender))  # the own transport's async sender (aiohttp)
+    assert asyncio.run(send_async(sender))  # the own transport's async sender
     sdk, own_sync, own_async = fake_server.requests
     assert own_sync.raw == own_async.raw == sdk.raw
     assert own_sync.path == own_async.path == sdk.path == "/v1/chat/completions"
@@ -191,8 +191,11 @@ def test_the_sdk_transport_is_chosen_with_byllm_transport(monkeypatch: pytest.Mo
     assert chosen_transport() is OPENAI_SDK
     assert Model("gpt-4o-mini", api_key=KEY).provider.transport is OPENAI_SDK
     monkeypatch.setenv("BYLLM_TRANSPORT", "carrier-pigeon")
-    with pytest.raises(ConfigurationError, match="BYLLM_TRANSPORT='carrier-pigeon'.*'aiohttp'.*'sdk'"):
+    with pytest.raises(ConfigurationError, match="BYLLM_TRANSPORT='carrier-pigeon'.*'byllm'.*'sdk'"):
         chosen_transport()
+    for name in ("byllm", "aiohttp", " BYLLM "):  # aiohttp: the own transport's former name, still accepted
+        monkeypatch.setenv("BYLLM_TRANSPORT", name)
+        assert chosen_transport() is CHAT_COMPLETIONS
     monkeypatch.delenv("BYLLM_TRANSPORT")
     assert chosen_transport() is CHAT_COMPLETIONS
 
@@ -265,12 +268,14 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, cwd=tests)
 
 
-def test_aiohttp_is_imported_on_the_first_async_call_and_the_pools_close_cleanly_at_exit() -> None:
+def test_asyncio_is_imported_on_the_first_async_call_and_the_pools_close_cleanly_at_exit() -> None:
     result = run_python("""
-        import asyncio
         import sys
         from fake_server import FakeLLMServer, openai_text
         from byllm.lib import Model, by
+
+        def loaded():
+            return [name in sys.modules for name in ("asyncio", "byllm.providers.http1_async", "aiohttp", "h11")]
 
         with FakeLLMServer(responder=lambda request: openai_text("ok")) as server:
             llm = Model("gpt-4o-mini", base_url=server.openai_url, api_key="sk-exit-0123456789")
@@ -283,12 +288,15 @@ def test_aiohttp_is_imported_on_the_first_async_call_and_the_pools_close_cleanly
             async def aecho(text: str) -> str:
                 '''Echo.'''
 
-            assert "aiohttp" not in sys.modules and "openai" not in sys.modules
-            print(echo("x"), "aiohttp" in sys.modules)
-            print(asyncio.run(aecho("x")), "aiohttp" in sys.modules, "openai" in sys.modules)
+            assert "byllm.providers.http1" not in sys.modules and "openai" not in sys.modules
+            print(echo("x"), *loaded())
+            import asyncio
+            print(asyncio.run(aecho("x")), *loaded(), "openai" in sys.modules)
+            print(echo("y"))  # the sync pool's idle connection is closed at exit, the loop's at its shutdown
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["ok", "False", "ok", "True", "False"]
+    assert result.stdout.split() == ["ok", "False", "False", "False", "False",
+                                     "ok", "True", "True", "False", "False", "False", "ok"]
     assert "unclosed" not in result.stderr.lower() and "Traceback" not in result.stderr
 
 

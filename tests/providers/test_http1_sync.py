@@ -15,7 +15,7 @@ import pytest
 import byllm
 from byllm.errors import MalformedReplyError
 from byllm.lib import AuthenticationError, Model, ProviderError, ProviderTimeout, RateLimitError, by
-from byllm.providers import h11_transport
+from byllm.providers import http1, http1_sync
 from byllm.providers.base import CompletionRequest
 from byllm.providers.chat_completions import CHAT_COMPLETIONS, proxy_for
 from byllm.providers.openai_provider import OpenAICompatibleProvider
@@ -101,8 +101,8 @@ def test_threads_share_the_pool_and_leave_their_connections_in_it(fake_server: F
     assert byllm.map(echo, [str(n) for n in range(24)], concurrency=8, progress=False) == ["ok"] * 24
     peers = {request.peer for request in fake_server.requests}
     assert len(peers) <= 8
-    route = h11_transport.route_for(llm.provider.connection())
-    assert 1 <= len(h11_transport.cached_client(route.pool_key, route.new_pool)) <= 8
+    route = http1.route_for(llm.provider.connection())
+    assert 1 <= len(http1_sync.cached_client(route.pool_key, http1_sync.new_pool)) <= 8
 
 
 # -- timeouts -----------------------------------------------------------------------------
@@ -253,11 +253,11 @@ def test_https_verifies_the_servers_certificate(tls_server: FakeLLMServer, certi
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     url = tls_server.openai_url.replace("http://", "https://")
     tls_server.responder = lambda request: openai_text("secure")
-    monkeypatch.setattr(h11_transport, "_tls_context", None)
+    monkeypatch.setattr(http1, "_tls_context", None)
     with pytest.raises(ProviderError, match="CERTIFICATE_VERIFY_FAILED"):
         sender(url).complete(REQUEST)
     trusting = ssl.create_default_context(cafile=str(certificate[0]))
-    monkeypatch.setattr(h11_transport, "_tls_context", trusting)
+    monkeypatch.setattr(http1, "_tls_context", trusting)
     provider = sender(url)
     assert [provider.complete(REQUEST).text for _ in range(2)] == ["secure", "secure"]
     assert len({request.peer for request in tls_server.requests}) == 1
