@@ -52,6 +52,22 @@ def test_editing_the_source_invalidates_the_entry(program: Path, cache_dir: Path
     assert "edited" in code.co_consts
 
 
+def test_an_edit_of_the_same_size_at_once_invalidates_the_entry(program: Path, cache_dir: Path) -> None:
+    # The entry is checked against the source itself, not its size or modification time.
+    program.write_text('with entry { print("aaaa"); }\n')
+    cache.load_code(str(program))
+    program.write_text('with entry { print("bbbb"); }\n')
+    assert "bbbb" in cache.load_code(str(program)).co_consts
+
+
+def test_an_entry_for_another_path_with_the_same_source_is_not_used(tmp_path: Path, cache_dir: Path) -> None:
+    first, second = tmp_path / "a.jac", tmp_path / "b.jac"
+    for path in (first, second):
+        path.write_text('with entry { print("same"); }\n')
+    assert cache.load_code(str(first)).co_filename == str(first)
+    assert cache.load_code(str(second)).co_filename == str(second)
+
+
 def test_no_cache_env_skips_reading_and_writing(program: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cache.NO_CACHE_ENV, "1")
     cache.load_code(str(program))
@@ -101,3 +117,18 @@ def test_warm_run_does_not_import_the_parser(program: Path, cache_dir: Path) -> 
         for _ in range(2)
     ]
     assert outputs == ["cached\nTrue True\n", "cached\nFalse False\n"]
+
+
+def test_a_warm_run_next_to_the_source_loads_no_hashing_library(program: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = (
+        "import sys\n"
+        "from jaclang.runtimelib.importer import run_jac_file\n"
+        "run_jac_file(sys.argv[1], 'prog')\n"
+        "print('hashlib' in sys.modules, '_hashlib' in sys.modules)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in (cache.CACHE_DIR_ENV, cache.NO_CACHE_ENV)}
+    outputs = [
+        subprocess.run([sys.executable, "-c", script, str(program)], capture_output=True, text=True, env=env).stdout
+        for _ in range(2)
+    ]
+    assert outputs[1] == "cached\nFalse False\n"

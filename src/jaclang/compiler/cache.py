@@ -1,7 +1,9 @@
 """On-disk cache of compiled Jac modules, like ``.pyc`` files.
 
-A cache entry is the marshalled code object behind a header holding a key: the
-hash of the source text, its path, the compiler's files and the Python version.
+A cache entry is the marshalled code object behind a header that identifies what
+it was compiled from: the compiler's files and the Python version, the source's
+path, and the source text itself. An entry is used only when that header matches
+byte for byte (no hash: nothing to collide, and no hashing library to load).
 Entries live in ``__jac_gen__/`` next to the source, or in ``$JAC_CACHE_DIR``;
 when the source directory is read-only they go to the user cache directory.
 ``JAC_NO_CACHE=1`` turns caching off. This module never imports the parser.
@@ -12,14 +14,16 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from hashlib import blake2b
 from types import CodeType
+
+TYPE_CHECKING = False  # typing's own constant, without importing typing at every start
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CACHE_DIR_ENV = "JAC_CACHE_DIR"
 NO_CACHE_ENV = "JAC_NO_CACHE"
 GENERATED_DIR = "__jac_gen__"
-MAGIC = b"JACC\x00\x01"
-KEY_SIZE = 16
+MAGIC = b"JACC\x00\x02"
 
 _fingerprint: bytes | None = None
 
@@ -50,12 +54,13 @@ def compiler_fingerprint() -> bytes:
 
 
 def cache_key(source: bytes, source_path: str) -> bytes:
-    """The key a cache entry must carry to be valid for ``source`` at ``source_path``."""
-    digest = blake2b(digest_size=KEY_SIZE)
-    digest.update(compiler_fingerprint())
-    digest.update(b"\0" + os.path.abspath(source_path).encode(errors="surrogateescape") + b"\0")
-    digest.update(source)
-    return digest.digest()
+    """The header a cache entry must carry to be valid for ``source`` at ``source_path``.
+
+    It holds the compiler's fingerprint, the absolute path and the source, behind
+    their total length, so that where the marshalled code starts is known.
+    """
+    identity = b"\0".join((compiler_fingerprint(), os.path.abspath(source_path).encode(errors="surrogateescape"), source))
+    return len(identity).to_bytes(8, "little") + identity
 
 
 def user_cache_dir() -> str:
@@ -65,19 +70,22 @@ def user_cache_dir() -> str:
 
 
 def _central_name(source_path: str) -> str:
+    from hashlib import blake2b  # only for entries outside the source's directory
+
     absolute = os.path.abspath(source_path)
     tag = blake2b(absolute.encode(errors="surrogateescape"), digest_size=8).hexdigest()
     return f"{os.path.basename(absolute)}.{tag}.jacc"
 
 
-def cache_paths(source_path: str) -> list[str]:
-    """Where the entry for ``source_path`` may live, most preferred first."""
+def cache_paths(source_path: str) -> Iterator[str]:
+    """Where the entry for ``source_path`` may live, most preferred first (each named when it is reached)."""
     override = os.environ.get(CACHE_DIR_ENV)
     if override:
-        return [os.path.join(override, _central_name(source_path))]
+        yield os.path.join(override, _central_name(source_path))
+        return
     directory = os.path.dirname(os.path.abspath(source_path))
-    local = os.path.join(directory, GENERATED_DIR, os.path.basename(source_path) + "c")
-    return [local, os.path.join(user_cache_dir(), _central_name(source_path))]
+    yield os.path.join(directory, GENERATED_DIR, os.path.basename(source_path) + "c")
+    yield os.path.join(user_cache_dir(), _central_name(source_path))
 
 
 def load(source_path: str, key: bytes) -> CodeType | None:
