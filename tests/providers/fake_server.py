@@ -34,6 +34,9 @@ class Scripted:
     only that many body bytes (or SSE events) and then resets the connection;
     ``gap`` waits that long before each SSE event; ``close`` closes the connection
     after the reply without saying so (a server's keep-alive timeout running out).
+    ``framing`` says how a JSON body's end is told: ``"length"`` (Content-Length),
+    ``"chunked"`` (chunked transfer-encoding, in small chunks) or ``"close"``
+    (neither: the body ends when the server closes the connection).
     """
 
     status: int = 200
@@ -47,6 +50,7 @@ class Scripted:
     cut: int | None = None
     gap: float = 0.0
     close: bool = False
+    framing: str = "length"
 
     def payload(self) -> bytes:
         """The body bytes this reply sends (all of them, before any cut)."""
@@ -429,7 +433,14 @@ class _Handler(BaseHTTPRequestHandler):
         payload = reply.payload()
         self.send_response(reply.status)
         self.send_header("content-type", reply.content_type)
-        self.send_header("content-length", str(len(payload)))
+        if reply.framing == "length":
+            self.send_header("content-length", str(len(payload)))
+        elif reply.framing == "chunked":
+            self.send_header("transfer-encoding", "chunked")
+            payload = b"".join(b"%x\r\n%s\r\n" % (len(payload[start:start + 7]), payload[start:start + 7])
+                               for start in range(0, len(payload), 7)) + b"0\r\n\r\n"
+        else:
+            self.close_connection = True
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.end_headers()
@@ -466,6 +477,79 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut is not None:
             self._reset()
         self.close_connection = True
+
+
+# -- proxies ----------------------------------------------------------------------------
+class TunnelProxy:
+    """An ``http://`` proxy on 127.0.0.1 that only opens ``CONNECT`` tunnels, recording each request's head.
+
+    ``refuse`` answers every ``CONNECT`` with that status instead (a proxy denying access).
+    """
+
+    def __init__(self, refuse: int | None = None) -> None:
+        self.refuse = refuse
+        self.heads: list[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, name="tunnel-proxy", daemon=True)
+        self._sockets: list[socket.socket] = []
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``, for ``HTTPS_PROXY``."""
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> TunnelProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        for sock in self._sockets:
+            sock.close()
+        self._thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = client.recv(4096)
+            if not data:
+                return
+            head += data
+        self.heads.append(head)
+        if self.refuse is not None:
+            client.sendall(b"HTTP/1.1 %d Refused\r\nContent-Length: 0\r\n\r\n" % self.refuse)
+            return
+        host, _, port = head.split(b" ", 2)[1].decode().rpartition(":")
+        upstream = socket.create_connection((host, int(port)))
+        self._sockets.append(upstream)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        _pipe(client, upstream)
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes from ``source`` to ``target`` until either side closes."""
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 # -- JSON-schema mode (issue 14): a server without response_format ----------------------

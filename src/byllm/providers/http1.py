@@ -57,17 +57,18 @@ class Route:
 
     ``host`` is the server's name (for its certificate); ``address`` is where to
     connect (the name in its ASCII / IDNA form); ``authority`` is ``host[:port]``
-    for the Host header and a CONNECT tunnel; ``head`` is the request up to the
+    for the Host header (``tunnel``, always with the port, for a CONNECT); ``head`` is the request up to the
     value of ``Content-Length``: request line (the path, or the whole URL when an
     ``http://`` proxy forwards the request) and headers.
     """
 
-    __slots__ = ("https", "host", "address", "authority", "head", "proxy", "timeout", "pool_key")
+    __slots__ = ("https", "host", "address", "authority", "tunnel", "head", "proxy", "timeout", "pool_key")
 
     def __init__(self, *, https: bool, host: str, address: tuple[str, int], authority: bytes, head: bytes,
                  proxy: Proxy | None, timeout: float | None, pool_key: tuple[str, str | None, str]) -> None:
         self.https, self.host, self.address, self.authority, self.head = https, host, address, authority, head
         self.proxy, self.timeout, self.pool_key = proxy, timeout, pool_key
+        self.tunnel = authority if authority.rpartition(b"]")[2].count(b":") else b"%s:%d" % (authority, address[1])
 
     def request(self, payload: bytes) -> bytes:
         """The whole POST of ``payload``: head, length, body."""
@@ -75,7 +76,7 @@ class Route:
 
     def connect_request(self) -> bytes:
         """The ``CONNECT`` request asking the proxy for a tunnel to the server."""
-        lines = [b"CONNECT " + self.authority + b" HTTP/1.1", b"Host: " + self.authority]
+        lines = [b"CONNECT " + self.tunnel + b" HTTP/1.1", b"Host: " + self.tunnel]
         if self.proxy is not None and self.proxy.authorization:
             lines.append(b"Proxy-Authorization: " + self.proxy.authorization)
         return b"\r\n".join(lines) + b"\r\n\r\n"
@@ -176,7 +177,7 @@ def tunnel_status(head: bytes, route: Route) -> None:
         raise ConnectionFailure("the proxy's answer to CONNECT is not HTTP/1.1")
     status = int(line[1])
     if not 200 <= status < 300:
-        raise ConnectionFailure(f"the proxy refused a tunnel to {route.authority.decode()} (HTTP {status})")
+        raise ConnectionFailure(f"the proxy refused a tunnel to {route.tunnel.decode()} (HTTP {status})")
 
 
 # -- replies ------------------------------------------------------------------------------
