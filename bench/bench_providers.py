@@ -1,8 +1,8 @@
 """Provider path benchmarks against the fake OpenAI-compatible server on 127.0.0.1.
 
 1. Overhead per call (no added latency): a typed ``by llm()`` call returning a
-   dataclass through byllm's own transport (async calls on aiohttp, sync calls
-   on its h11 pool), next to the same request sent
+   dataclass through byllm's own transport (HTTP/1.1 on httptools: async calls
+   on an asyncio protocol, sync calls on a socket pool), next to the same request sent
    with a bare aiohttp session, its body serialized per call with ``json.dumps``
    (a client sending different messages must) and the reply's content validated
    with Pydantic ``TypeAdapter.validate_json``: async on one event loop, and sync
@@ -19,7 +19,8 @@
    concurrency 64, ideal ``ceil(1000 / 64) x 0.1 s``: ``byllm.amap`` on
    ``async def`` functions, ``byllm.map`` on threads, plain sync functions in 64
    threads, a Jac program awaiting ``async def ... by llm()`` functions (run
-   with ``jac run``), and as reference rows a bare aiohttp session, the
+   with ``jac run``), and as reference rows a bare aiohttp session, a bare
+   asyncio protocol on httptools (the floor of byllm's own layer), the
    ``openai`` SDK (``AsyncOpenAI``, and 64 threads) and ``httpx.AsyncClient``. Best wall time of ``--repeats`` runs;
    client CPU per call from the best run; the client's run-queue wait (time its
    threads were ready but had no CPU, from ``/proc/self/task/*/schedstat``) shows
@@ -287,7 +288,7 @@ def measure_startup(runs: int) -> dict[str, float]:
     results: dict[str, list[float]] = {}
     with FakeLLMServer(responder=answer, record=False) as server:
         cases = {"python -c pass": ("pass", {}),
-                 "one call, byllm's transport (sync: h11)": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "aiohttp"}),
+                 "one call, byllm's transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "byllm"}),
                  "one call, `openai` SDK transport": (ONE_CALL_PROGRAM, {"BYLLM_TRANSPORT": "sdk"})}
         for _ in range(runs + 1):  # the first round warms caches (compiled files, the plugin list)
             for name, (code, extra) in cases.items():
@@ -374,6 +375,9 @@ def measure_throughput(calls: int, repeats: int, with_httpx: bool) -> list[Row]:
         rows.append(Row("raw aiohttp + `json` + `validate_python`", calls, *_best(
             [_timed(lambda: asyncio.run(raw_aiohttp_run(url, messages, calls)), calls) for _ in range(repeats)]),
             reference=True))
+        rows.append(Row("raw httptools protocol + `json` + `validate_python`", calls, *_best(
+            [_timed(lambda: asyncio.run(raw_httptools_run(url, messages, calls)), calls) for _ in range(repeats)]),
+            reference=True))
         rows.extend(sdk_rows(url, messages, calls, repeats))
         if with_httpx:
             rows.append(Row("raw `httpx.AsyncClient` (64-connection pool)", calls,
@@ -424,6 +428,61 @@ async def raw_aiohttp_run(url: str, messages: list[dict[str, Any]], calls: int) 
             return adapter.validate_python(reply["choices"][0]["message"]["content"])
 
         return await asyncio.gather(*(one() for _ in range(calls)))
+
+
+async def raw_httptools_run(url: str, messages: list[dict[str, Any]], calls: int) -> list[Any]:
+    """The same requests over a bare asyncio protocol parsing replies with httptools: no pool rules, no timeouts."""
+    import httptools
+    import pydantic
+    from urllib.parse import urlsplit
+
+    class Replies(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.parser = httptools.HttpResponseParser(self)
+            self.body: list[bytes] = []
+            self.done: asyncio.Future[bytes] | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.parser.feed_data(data)
+
+        def on_body(self, piece: bytes) -> None:
+            self.body.append(piece)
+
+        def on_message_complete(self) -> None:
+            body, self.body = b"".join(self.body), []
+            if self.done is not None:
+                self.done.set_result(body)
+
+    parts = urlsplit(url)
+    head = (f"POST {parts.path}/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {KEY}"
+            "\r\nContent-Type: application/json\r\nContent-Length: ").encode()
+    adapter = pydantic.TypeAdapter(str)
+    payload = {"model": "gpt-4o-mini", "messages": messages}
+    loop = asyncio.get_running_loop()
+    idle: list[Replies] = []
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one() -> Any:
+        async with limit:
+            if idle:
+                connection = idle.pop()
+            else:
+                _, connection = await loop.create_connection(Replies, parts.hostname, parts.port)
+            body = json.dumps(payload).encode()
+            connection.done = loop.create_future()
+            connection.transport.write(head + b"%d\r\n\r\n" % len(body) + body)
+            reply = json.loads(await connection.done)
+            idle.append(connection)
+        return adapter.validate_python(reply["choices"][0]["message"]["content"])
+
+    try:
+        return await asyncio.gather(*(one() for _ in range(calls)))
+    finally:
+        for connection in idle:
+            connection.transport.close()
 
 
 async def httpx_run(url: str, messages: list[dict[str, Any]], calls: int) -> list[Any]:

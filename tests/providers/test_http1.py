@@ -1,4 +1,4 @@
-"""byllm's HTTP/1.1 layer (httptools), sync and async: keep-alive, dead connections, timeouts, streams, errors, proxies, TLS."""
+"""byllm's HTTP/1.1 layer (httptools), sync and async: keep-alive, timeouts, streams, errors, proxies, TLS."""
 
 from __future__ import annotations
 
@@ -15,33 +15,15 @@ import pytest
 
 import byllm
 from byllm.errors import MalformedReplyError
-from byllm.lib import (
-    AuthenticationError,
-    ConfigurationError,
-    Model,
-    ProviderError,
-    ProviderTimeout,
-    RateLimitError,
-    by,
-)
+from byllm.lib import AuthenticationError, ConfigurationError, Model, ProviderError, ProviderTimeout, RateLimitError, by
 from byllm.providers import http1, http1_async, http1_sync
 from byllm.providers.base import CompletionRequest, StreamChunk
 from byllm.providers.chat_completions import CHAT_COMPLETIONS, proxy_for
 from byllm.providers.clients import cached_client
 from byllm.providers.openai_provider import OpenAICompatibleProvider
 from byllm.providers.transport import RetryPolicy
-from fake_server import (
-    FakeLLMServer,
-    Scripted,
-    TunnelProxy,
-    drop,
-    error,
-    malformed,
-    openai_stream,
-    openai_text,
-    reset_mid_body,
-    slow,
-)
+from fake_server import FakeLLMServer, Scripted, TunnelProxy, drop, error, malformed, reset_mid_body, slow
+from fake_server import openai_stream, openai_text
 
 KEY = "sk-http1-0123456789abcdef"
 REQUEST = CompletionRequest(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])

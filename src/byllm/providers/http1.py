@@ -115,7 +115,8 @@ def _new_route(connection: Connection) -> Route:
                                      "Model(headers=...)")
         lines.append(name + b": " + value)
     lines.append(b"Content-Length: ")
-    return Route(https=https, host=parts.hostname, address=(_ascii_host(parts.hostname), port or (443 if https else 80)),
+    address = (_ascii_host(parts.hostname), port or (443 if https else 80))
+    return Route(https=https, host=parts.hostname, address=address,
                  authority=authority, head=b"\r\n".join(lines), proxy=proxy, timeout=connection.timeout,
                  pool_key=("http1", connection.base_url, key_fingerprint(connection.api_key)))
 
@@ -265,9 +266,46 @@ class Unanswered(Exception):
     """The connection failed before any byte of the reply arrived (``__cause__``: the socket's error, if any)."""
 
 
-UNANSWERED_MESSAGE = "the server closed the connection without answering"
+# What a socket, TLS or the parser raise when the connection or the server's HTTP fails.
+WIRE_ERRORS = (OSError, httptools.HttpParserError)
 CUT_OFF_MESSAGE = "the server closed the connection before the reply was complete"
 STREAM_CUT_OFF_MESSAGE = "the server closed the connection before the stream was complete"
+
+
+class ExchangeAttempt:
+    """One try at sending a request and reading its reply on ``connection`` (``None``: a new one, set by the driver).
+
+    On leaving with a failure it closes the connection and maps the failure: a
+    reused connection that failed before any byte of the reply arrived (the
+    server closed it as the request went out) sets :attr:`retry` and is
+    swallowed, so the driver tries once more on a fresh connection; socket and
+    parser errors become :class:`~byllm.providers.transport.WireFailure` s.
+    """
+
+    __slots__ = ("connection", "reused", "timeout", "retry")
+
+    def __init__(self, connection: Any, timeout: float | None) -> None:
+        self.connection = connection
+        self.reused = connection is not None
+        self.timeout = timeout
+        self.retry = False
+
+    def __enter__(self) -> ExchangeAttempt:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        if error is None:
+            return False
+        if self.connection is not None:
+            self.connection.close()
+        if isinstance(error, Unanswered):
+            if self.reused:
+                self.retry = True
+                return True
+            raise ConnectionFailure("the server closed the connection without answering") from error.__cause__
+        if isinstance(error, WIRE_ERRORS):
+            raise wire_failure(error, self.timeout, "before the reply arrived") from error
+        return False
 
 
 # -- the pool -------------------------------------------------------------------------------
@@ -364,5 +402,5 @@ def forget_locks_in_child() -> None:
     _tls_lock = threading.Lock()
 
 
-__all__ = ["ConnectionPool", "KEEPALIVE_SECONDS", "PooledConnection", "Proxy", "ReplyReader", "Route",
-           "Unanswered", "route_for", "tls_context", "tunnel_status", "wire_failure"]
+__all__ = ["ConnectionPool", "ExchangeAttempt", "KEEPALIVE_SECONDS", "PooledConnection", "Proxy", "ReplyReader",
+           "Route", "Unanswered", "WIRE_ERRORS", "route_for", "tls_context", "tunnel_status", "wire_failure"]

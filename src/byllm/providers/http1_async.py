@@ -27,30 +27,18 @@ import httptools
 from byllm.providers import http1
 from byllm.providers.chat_completions import ServerSentEvents, encode_body, error_body, reply_body
 from byllm.providers.clients import cached_async_client
-from byllm.providers.http1 import (
-    CUT_OFF_MESSAGE,
-    STREAM_CUT_OFF_MESSAGE,
-    UNANSWERED_MESSAGE,
-    ConnectionPool,
-    ReplyReader,
-    Route,
-    Unanswered,
-    route_for,
-    tunnel_status,
-    wire_failure,
-)
+from byllm.providers.http1 import ConnectionPool, ReplyReader, Route, Unanswered
 from byllm.providers.transport import Connection, ConnectionFailure, HTTPStatusFailure, TimeoutFailure, WireFailure
 
 # A stream's connection pauses reading once this much of its body waits to be taken by the caller.
 STREAM_BUFFER_LIMIT = 256 * 1024
-_FAILURES = (OSError, httptools.HttpParserError)
 # What a call waits for on its connection.
 _HEADERS, _PIECES, _COMPLETE = 1, 2, 3
 
 
 async def asend(body: dict[str, Any], connection: Connection) -> Any:
     """The reply (or an async iterator of stream events), sent from the running loop's pool."""
-    route = route_for(connection)
+    route = http1.route_for(connection)
     pool = cached_async_client(route.pool_key, ConnectionPool)
     payload = encode_body(body)
     timeout = route.timeout
@@ -167,13 +155,8 @@ class ReplyProtocol(asyncio.Protocol):
             if self.lost:
                 if not self.answered:
                     raise Unanswered()
-                raise ConnectionFailure(STREAM_CUT_OFF_MESSAGE if self.streaming else CUT_OFF_MESSAGE)
-            self._until = until
-            self._waiter = self.loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+                raise ConnectionFailure(http1.STREAM_CUT_OFF_MESSAGE if self.streaming else http1.CUT_OFF_MESSAGE)
+            await self._woken(until)
 
     def stop_streaming(self) -> None:
         """Read on without pausing: the rest of the reply is wanted whole."""
@@ -196,14 +179,18 @@ class ReplyProtocol(asyncio.Protocol):
         while b"\r\n\r\n" not in self.tunnel_head:
             if self.lost:
                 raise ConnectionFailure("the proxy closed the connection instead of opening a tunnel")
-            self._until = -1
-            self._waiter = self.loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._woken(-1)  # data_received wakes it when the head is in
         head, self.tunnel_head = self.tunnel_head, None
-        tunnel_status(head, route)
+        http1.tunnel_status(head, route)
+
+    async def _woken(self, until: int) -> None:
+        """Sleep until a callback wakes the call (``until`` says what it waits for)."""
+        self._until = until
+        self._waiter = self.loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
 
     def _has(self, until: int) -> bool:
         reader = self.reader
@@ -243,43 +230,26 @@ async def _exchange(pool: ConnectionPool[ReplyProtocol], route: Route, payload: 
     """Send the request and wait for ``until``; a pooled connection failing unanswered is replaced once."""
     protocol = pool.take()
     while True:
-        reused = protocol is not None
-        try:
-            if protocol is None:
-                protocol = await open_connection(route)
-            protocol.streaming = until == _HEADERS
-            protocol.send(route.request(payload))
-            await protocol.wait_for(until)
-            return protocol
-        except Unanswered as unanswered:
-            _close(protocol)
-            if reused:
-                protocol = None  # once, on a fresh connection
-                continue
-            raise ConnectionFailure(UNANSWERED_MESSAGE) from unanswered.__cause__
-        except _FAILURES as error:
-            _close(protocol)
-            raise wire_failure(error, route.timeout, "before the reply arrived") from error
-        except BaseException:
-            _close(protocol)
-            raise
+        with http1.ExchangeAttempt(protocol, route.timeout) as attempt:
+            if attempt.connection is None:
+                attempt.connection = await open_connection(route)
+            attempt.connection.streaming = until == _HEADERS
+            attempt.connection.send(route.request(payload))
+            await attempt.connection.wait_for(until)
+            return attempt.connection
+        protocol = None  # the reused connection had been closed: once more, on a fresh one
 
 
 async def _finish(protocol: ReplyProtocol, until: int) -> None:
     """Wait for ``until`` on a connection that has answered; any failure closes it."""
     try:
         await protocol.wait_for(until)
-    except _FAILURES as error:
+    except http1.WIRE_ERRORS as error:
         protocol.close()
-        raise wire_failure(error, None, "while the reply was being read") from error
+        raise http1.wire_failure(error, None, "while the reply was being read") from error
     except BaseException:
         protocol.close()
         raise
-
-
-def _close(protocol: ReplyProtocol | None) -> None:
-    if protocol is not None:
-        protocol.close()
 
 
 async def server_sent_events(protocol: ReplyProtocol, pool: ConnectionPool[ReplyProtocol],

@@ -33,32 +33,16 @@ import time
 import weakref
 from typing import Any, Iterator
 
-import httptools
-
 from byllm.providers import http1
 from byllm.providers.chat_completions import ServerSentEvents, encode_body, error_body, reply_body
 from byllm.providers.clients import cached_client
-from byllm.providers.http1 import (
-    CUT_OFF_MESSAGE,
-    READ_SIZE,
-    STREAM_CUT_OFF_MESSAGE,
-    UNANSWERED_MESSAGE,
-    ConnectionPool,
-    ReplyReader,
-    Route,
-    Unanswered,
-    route_for,
-    tunnel_status,
-    wire_failure,
-)
+from byllm.providers.http1 import READ_SIZE, WIRE_ERRORS, ConnectionPool, ReplyReader, Route, Unanswered, wire_failure
 from byllm.providers.transport import Connection, ConnectionFailure, HTTPStatusFailure, TimeoutFailure
-
-_FAILURES = (OSError, httptools.HttpParserError)
 
 
 def send(body: dict[str, Any], connection: Connection) -> Any:
     """The reply to ``body`` (decoded JSON, or text), or an :class:`EventStream` when ``body["stream"]`` is true."""
-    route = route_for(connection)
+    route = http1.route_for(connection)
     pool = cached_client(route.pool_key, new_pool)
     streaming = bool(body.get("stream"))
     timeout = route.timeout
@@ -70,7 +54,7 @@ def send(body: dict[str, Any], connection: Connection) -> Any:
         return EventStream(pooled, pool, timeout)
     try:
         raw = _read_to_end(pooled, deadline, timeout)
-    except _FAILURES as error:
+    except WIRE_ERRORS as error:
         pooled.close()
         raise wire_failure(error, timeout, "while the reply was being read") from error
     except BaseException:
@@ -154,39 +138,21 @@ def _open_tunnel(sock: socket.socket, route: Route) -> None:
         if not data:
             raise ConnectionFailure("the proxy closed the connection instead of opening a tunnel")
         head += data
-    tunnel_status(head, route)
+    http1.tunnel_status(head, route)
 
 
 # -- one exchange ----------------------------------------------------------------------------
 def _exchange(pool: ConnectionPool[SocketConnection], route: Route, payload: bytes,
               deadline: float | None) -> SocketConnection:
     """Send the request and read up to the reply's headers; a pooled connection failing unanswered is replaced once."""
-    timeout = route.timeout
     pooled = pool.take()
     while True:
-        reused = pooled is not None
-        try:
-            if pooled is None:
-                pooled = open_connection(route, _remaining(deadline, timeout))
-            _request(pooled, route.request(payload), deadline, timeout)
-            return pooled
-        except Unanswered as unanswered:
-            _close(pooled)
-            if reused:
-                pooled = None  # once, on a fresh connection
-                continue
-            raise ConnectionFailure(UNANSWERED_MESSAGE) from unanswered.__cause__
-        except _FAILURES as error:
-            _close(pooled)
-            raise wire_failure(error, timeout, "before the reply arrived") from error
-        except BaseException:
-            _close(pooled)
-            raise
-
-
-def _close(pooled: SocketConnection | None) -> None:
-    if pooled is not None:
-        pooled.close()
+        with http1.ExchangeAttempt(pooled, route.timeout) as attempt:
+            if attempt.connection is None:
+                attempt.connection = open_connection(route, _remaining(deadline, route.timeout))
+            _request(attempt.connection, route.request(payload), deadline, route.timeout)
+            return attempt.connection
+        pooled = None  # the reused connection had been closed: once more, on a fresh one
 
 
 def _request(pooled: SocketConnection, wire: bytes, deadline: float | None, timeout: float | None) -> None:
@@ -211,7 +177,7 @@ def _read_to_end(pooled: SocketConnection, deadline: float | None, timeout: floa
     """The rest of the reply's body."""
     while not pooled.reader.complete:
         if not pooled.receive(_remaining(deadline, timeout)) and not pooled.reader.complete:
-            raise ConnectionFailure(CUT_OFF_MESSAGE)
+            raise ConnectionFailure(http1.CUT_OFF_MESSAGE)
     return pooled.reader.take_body()
 
 
@@ -269,10 +235,10 @@ class EventStream:
                         yield from decoder.end()
                         break
                     if not pooled.receive(self._timeout) and not reader.complete:
-                        raise ConnectionFailure(STREAM_CUT_OFF_MESSAGE)
+                        raise ConnectionFailure(http1.STREAM_CUT_OFF_MESSAGE)
             else:  # [DONE]: the reply's end follows at once; read it so the connection can be reused
                 self._read_past_done(pooled)
-        except _FAILURES as error:
+        except WIRE_ERRORS as error:
             self._drop()
             if isinstance(error, TimeoutError):
                 raise TimeoutFailure(f"no stream event within {self._timeout} s") from error
@@ -289,7 +255,7 @@ class EventStream:
         try:
             while not pooled.reader.complete and pooled.receive(self._timeout):
                 pass
-        except _FAILURES:
+        except WIRE_ERRORS:
             self._drop()
 
 
