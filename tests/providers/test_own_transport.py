@@ -268,6 +268,24 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, cwd=tests)
 
 
+def test_a_synchronous_call_loads_no_hashing_library_and_no_idna_codec(fake_server: FakeLLMServer) -> None:
+    # Both cost milliseconds of a one-call program's start-up: pools are keyed by the key's in-process hash,
+    # and the resolver gets the host as ASCII bytes.
+    fake_server.responder = lambda request: openai_text("ok")
+    result = run_python(f"""
+        import sys
+        from byllm.lib import Model, by
+
+        @by(Model("gpt-4o-mini", base_url={fake_server.openai_url!r}, api_key="sk-start-0123456789"))
+        def echo(text: str) -> str:
+            '''Echo.'''
+
+        print(echo("x"), [name for name in ("hashlib", "_hashlib", "encodings.idna", "asyncio") if name in sys.modules])
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok", "[]"]
+
+
 def test_asyncio_is_imported_on_the_first_async_call_and_the_pools_close_cleanly_at_exit() -> None:
     result = run_python("""
         import sys

@@ -1,4 +1,4 @@
-"""A process-wide cache of SDK clients, keyed by client kind, base URL and a hash of the key.
+"""A process-wide cache of clients and connection pools, keyed by kind, base URL and a stand-in for the key.
 
 Building an SDK client costs far more than a request's bookkeeping and each one
 owns a connection pool, so byllm builds one per (kind, base URL, key) and reuses
@@ -13,7 +13,6 @@ whose calls are all synchronous never loads it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import threading
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Hashable
@@ -31,11 +30,21 @@ _sync_clients: dict[Hashable, Any] = {}
 _async_clients: dict[int, tuple[asyncio.AbstractEventLoop, dict[Hashable, Any], Any]] = {}
 
 
+def key_identity(api_key: str | None) -> int:
+    """An in-process stand-in for an API key in client and pool keys: its hash (salted per process), never the key.
+
+    For keys shared with other processes use :func:`key_fingerprint`.
+    """
+    return hash(api_key)
+
+
 @functools.lru_cache(maxsize=64)
 def key_fingerprint(api_key: str | None) -> str:
-    """A short, one-way fingerprint of an API key, safe to keep in a cache key."""
+    """A short, one-way fingerprint of an API key, the same in every process (rate-limit buckets in Redis)."""
     if not api_key:
         return ""
+    import hashlib  # only where a fingerprint must be shared: the hashing library costs start-up time
+
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 

@@ -28,7 +28,7 @@ import httptools
 
 from byllm.errors import ConfigurationError
 from byllm.providers.chat_completions import RouteCache, endpoint, invalid_url, proxy_for, request_headers
-from byllm.providers.clients import key_fingerprint
+from byllm.providers.clients import key_identity
 from byllm.providers.transport import Connection, ConnectionFailure, TimeoutFailure
 
 # aiohttp's default keep-alive: an idle connection older than this is closed rather than reused.
@@ -118,7 +118,7 @@ def _new_route(connection: Connection) -> Route:
     address = (_ascii_host(parts.hostname), port or (443 if https else 80))
     return Route(https=https, host=parts.hostname, address=address,
                  authority=authority, head=b"\r\n".join(lines), proxy=proxy, timeout=connection.timeout,
-                 pool_key=("http1", connection.base_url, key_fingerprint(connection.api_key)))
+                 pool_key=("http1", connection.base_url, key_identity(connection.api_key)))
 
 
 route_for = RouteCache(_new_route)  # the Route of a connection, built once

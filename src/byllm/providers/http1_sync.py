@@ -116,7 +116,9 @@ def new_pool() -> ConnectionPool[SocketConnection]:
 def open_connection(route: Route, timeout: float | None) -> SocketConnection:
     """A new connection to the route's server (through its proxy, over TLS for https), within ``timeout``."""
     proxy = route.proxy
-    sock = socket.create_connection(proxy.address if proxy else route.address, timeout=timeout)
+    host, port = proxy.address if proxy else route.address
+    # The host as ASCII bytes: a str would make the resolver load the IDNA codec (milliseconds at start-up).
+    sock = socket.create_connection((host.encode("ascii"), port), timeout=timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if route.https:

@@ -37,7 +37,7 @@ from byllm.errors import (
 )
 from byllm.logs import logger
 from byllm.providers.base import setting
-from byllm.providers.clients import cached_async_client, cached_client, key_fingerprint
+from byllm.providers.clients import cached_async_client, cached_client, key_identity
 
 
 Result = TypeVar("Result")
@@ -187,7 +187,7 @@ class SDKTransport:
                                          ) from None
             return getattr(sdk, name)(api_key=connection.api_key, base_url=connection.base_url, max_retries=0)
 
-        return (self.package, name, connection.base_url, key_fingerprint(connection.api_key)), build
+        return (self.package, name, connection.base_url, key_identity(connection.api_key)), build
 
     def _call(self, client: Any, body: dict[str, Any], connection: Connection) -> Any:
         method = functools.reduce(getattr, self.method.split("."), client)
