@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Generator, Iterator, Mapping, Sequence
 
 from jaclang.runtimelib import machine
 from byllm.errors import ConfigurationError, OutputConversionError, ResponseFormatRejected
@@ -377,6 +377,86 @@ def run_call(
     except BaseException as error:
         call.finish(error=error)
         raise
+
+
+class PendingCall:
+    """What :meth:`~byllm.llm.Model.invoke` returns for an ``async def`` function: the call's value, to await.
+
+    The call runs when the object is first awaited, in the awaiting task (no task
+    of its own, so a call costs no extra turn of the event loop). Awaiting it
+    again, or from another task while it runs, gives the same value or raises the
+    same error without asking the model again, so a plugin may keep it and return
+    it for a later call (as a caching ``call_llm`` does). As on an asyncio task,
+    :meth:`add_done_callback` runs a function once the call has finished, and
+    :meth:`done`, :meth:`result` and :meth:`exception` tell its outcome.
+    """
+
+    __slots__ = ("_call", "_finished", "_value", "_error", "_followers", "_callbacks")
+
+    def __init__(self, call: Coroutine[Any, Any, Any]) -> None:
+        self._call: Coroutine[Any, Any, Any] | None = call
+        self._finished = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._followers: list[Any] = []  # futures of other tasks awaiting the call while it runs
+        self._callbacks: list[Callable[[PendingCall], None]] = []
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        """Run the call (the first await), or wait for its outcome."""
+        call, self._call = self._call, None
+        if call is not None:
+            try:
+                self._value = yield from call.__await__()
+            except BaseException as error:
+                self._error = error
+                raise
+            finally:
+                self._settle()
+            return self._value
+        if not self._finished:  # another task is running the call
+            import asyncio
+
+            follower = asyncio.get_running_loop().create_future()
+            self._followers.append(follower)
+            yield from follower.__await__()
+        return self.result()
+
+    def done(self) -> bool:
+        """Whether the call has finished (with a value or an error)."""
+        return self._finished
+
+    def result(self) -> Any:
+        """The call's value; its error is raised. Only once the call has finished."""
+        if not self._finished:
+            raise RuntimeError("the call has not finished: await it first")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def exception(self) -> BaseException | None:
+        """The call's error, or ``None``. Only once the call has finished."""
+        if not self._finished:
+            raise RuntimeError("the call has not finished: await it first")
+        return self._error
+
+    def add_done_callback(self, callback: Callable[[PendingCall], None]) -> None:
+        """Run ``callback(self)`` once the call has finished (at once if it has)."""
+        if self._finished:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _settle(self) -> None:
+        self._finished = True
+        for follower in self._followers:
+            if not follower.done():
+                follower.set_result(None)
+        for callback in self._callbacks:
+            try:
+                callback(self)
+            except Exception:  # as on a task: a failing callback is logged, the call's outcome stands
+                logger(__name__).exception("a done-callback of %s failed", self)
+        self._followers = self._callbacks = []
 
 
 async def arun_call(model: Model, caller: Callable, args: Mapping[str | int, object]) -> Any:

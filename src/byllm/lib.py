@@ -22,7 +22,7 @@ from byllm.errors import (
     RateLimitError,
     ToolError,
 )
-from byllm.call import Attempt, CallRecord, ToolTurn
+from byllm.call import Attempt, CallRecord, PendingCall, ToolTurn
 from byllm.llm import Model
 from byllm.meaning import LOCAL_NAMES_ATTRIBUTE
 
@@ -40,6 +40,7 @@ __all__ = [
     "MockExhaustedError",
     "Model",
     "OutputConversionError",
+    "PendingCall",
     "ProviderError",
     "ProviderTimeout",
     "RateLimitError",

@@ -319,15 +319,14 @@ class Model:
     def invoke(self, caller: Callable, args: Mapping[str | int, object]) -> Any:
         """Answer one call of ``caller`` with ``args`` and return a value of its return type.
 
-        For an ``async def`` caller this returns an awaitable task instead (safe
-        to await more than once, so caching plugins may store it); with
-        ``stream=True`` an iterator (or async iterator) of text chunks.
+        For an ``async def`` caller this returns a :class:`~byllm.call.PendingCall`
+        instead: await it for the value (any number of times, so caching plugins
+        may store it); with ``stream=True`` an iterator (or async iterator) of
+        text chunks.
         """
         meaning = describe_function(caller)
         if meaning.is_async:
-            import asyncio
-
-            return asyncio.ensure_future(self.ainvoke(caller, args))
+            return call.PendingCall(self.ainvoke(caller, args))
         options = self.call_settings()
         if options.stream:
             return call.stream_call(self, caller, args, meaning)

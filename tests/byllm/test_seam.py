@@ -541,3 +541,113 @@ def test_streaming_a_typed_function_is_a_configuration_error(jac_plugin_manager:
 
     with pytest.raises(ConfigurationError, match="stream=True needs a function returning str"):
         count("cat")
+
+
+# -- what invoke returns for async def functions -----------------------------------------
+
+
+def test_a_caching_call_llm_plugin_returns_an_async_call_again(jac_plugin_manager: JacPluginManager) -> None:
+    # The spec's caching plugin keeps what model.invoke returned and hands it out again.
+    kept: dict[str, Any] = {}
+
+    class CachingMachine:
+        @staticmethod
+        @hookimpl
+        def call_llm(model: Model, caller: Callable, args: dict[str | int, object]) -> object:
+            key = json.dumps(args)
+            if key not in kept:
+                kept[key] = model.invoke(caller, args)
+            return kept[key]
+
+    jac_plugin_manager.register(CachingMachine)
+    model = Model("mockllm", outputs=["Madrid"])  # one output: a second model call would fail
+
+    @by(model)
+    async def capital(country: str) -> str:
+        """The capital city."""
+
+    async def twice() -> list[str]:
+        return [await capital("Spain"), await capital("Spain")]
+
+    assert asyncio.run(twice()) == ["Madrid", "Madrid"]
+    assert asyncio.run(capital("Spain")) == "Madrid"  # kept across event loops too
+    assert len(model.history) == 1
+
+
+def test_an_async_call_awaited_by_several_tasks_runs_once(jac_plugin_manager: JacPluginManager, metered) -> None:
+    metered.replies = ["Madrid"]
+    model = Model("metered/m")
+
+    @by(model)
+    async def capital(country: str) -> str:
+        """The capital city."""
+
+    async def together() -> list[Any]:
+        pending = model.invoke(capital.__wrapped__, {"country": "Spain"})
+        finished: list[Any] = []
+        pending.add_done_callback(lambda done: finished.append(done.result()))
+        assert not pending.done()
+        values = await asyncio.gather(pending, pending, asyncio.ensure_future(pending))
+        return [*values, finished, pending.done(), pending.exception(), await pending]
+
+    assert asyncio.run(together()) == ["Madrid", "Madrid", "Madrid", ["Madrid"], True, None, "Madrid"]
+    assert len(model.history) == 1
+
+
+def test_an_async_call_that_failed_raises_its_error_each_time_it_is_awaited(metered) -> None:
+    metered.fail = True
+    model = Model("metered/m", max_retries=0)
+
+    @by(model)
+    async def capital(country: str) -> str:
+        """The capital city."""
+
+    async def twice() -> list[str]:
+        pending = model.invoke(capital.__wrapped__, {"country": "Spain"})
+        messages = []
+        for _ in range(2):
+            with pytest.raises(ProviderError) as raised:
+                await pending
+            messages.append(str(raised.value))
+        assert isinstance(pending.exception(), ProviderError)
+        return messages
+
+    first, second = asyncio.run(twice())
+    assert first == second and "down" in first
+    assert len(model.history) == 1
+
+
+def test_an_async_call_runs_when_awaited_and_a_cancelled_await_cancels_it(metered) -> None:
+    metered.replies = ["Madrid"]
+    model = Model("metered/m")
+
+    @by(model)
+    async def capital(country: str) -> str:
+        """The capital city."""
+
+    pending = model.invoke(capital.__wrapped__, {"country": "Spain"})
+    assert not pending.done() and model.last_call is None  # nothing sent before it is awaited
+    with pytest.raises(RuntimeError, match="await it first"):
+        pending.result()
+    asyncio.run(asyncio.sleep(0))
+    assert model.last_call is None
+
+    async def cancelled() -> None:
+        started = asyncio.Event()
+
+        async def slow_send(*args: Any) -> CompletionReply:
+            started.set()
+            await asyncio.sleep(10)
+            raise AssertionError("not reached")
+
+        metered.acomplete = slow_send
+        task = asyncio.ensure_future(pending)
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(asyncio.CancelledError):
+            await pending  # the same outcome for everyone
+
+    asyncio.run(cancelled())
+    assert pending.done() and model.last_call is not None and model.last_call.error is not None
