@@ -43,6 +43,7 @@ CALL_OPTIONS = (
     *SAMPLING_PARAMS, "extra_params", "retries", "verbose", "incl_info", "excl_info",
     "tools", "max_iterations", "stream", "cache", "log",
 )
+_CALL_OPTION_NAMES = frozenset(CALL_OPTIONS)
 # Names upstream byllm's ``config={...}`` uses for ours.
 CONFIG_ALIASES = {"api_base": "base_url", "host": "base_url"}
 
@@ -206,9 +207,13 @@ class Model:
         **unknown: Any,
     ) -> Model:
         """This model configured for one call (``by llm(temperature=0.2, tools=[...])``)."""
+        given = (temperature, max_tokens, top_p, seed, stop, presence_penalty, frequency_penalty, extra_params, retries,
+                 verbose, incl_info, excl_info, tools, max_iterations, stream, cache, log)
+        if not unknown and given.count(None) == len(given):
+            return self  # `llm()`: what a Jac `by llm()` function evaluates at every call
         if unknown:
             check_options(unknown, CALL_OPTIONS, "by llm(...)")
-        params = {name: value for name, value in locals().items() if name in CALL_OPTIONS and value is not None}
+        params = {name: value for name, value in locals().items() if name in _CALL_OPTION_NAMES and value is not None}
         if not params:
             return self
         copy = Model.__new__(Model)

@@ -48,6 +48,21 @@ def test_calling_a_model_configures_one_call_only() -> None:
     assert hot.model_name == "mockllm"
 
 
+def test_each_call_option_alone_configures_a_copy_and_none_returns_the_model() -> None:
+    import inspect
+
+    from byllm.llm import CALL_OPTIONS
+
+    llm = Model("mockllm", outputs=[])
+    options = [name for name, parameter in inspect.signature(Model.__call__).parameters.items()
+               if parameter.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert options == list(CALL_OPTIONS)
+    assert llm() is llm  # what a Jac `by llm()` function evaluates at every call
+    for name in options:
+        copy = llm(**{name: 0})
+        assert copy is not llm and copy.call_params == {name: 0}, name
+
+
 def test_repr_never_shows_the_api_key() -> None:
     llm = Model("gpt-4o-mini", api_key="sk-secret-123", temperature=0.2)
     assert "sk-secret" not in repr(llm)
