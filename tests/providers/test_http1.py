@@ -233,6 +233,53 @@ def test_a_stream_may_outlast_the_timeout_while_each_event_arrives_within_it(
     assert "".join(chunk.text for chunk in chunks(sender(fake_server.openai_url, timeout=0.3), mode)) == "abcd"
 
 
+def test_async_deadlines_share_one_timer_and_time_out_only_late_calls(fake_server: FakeLLMServer) -> None:
+    # One slow reply among quick ones: it alone times out, and the loop holds one deadline timer, not one a request.
+    fake_server.responder = lambda request: slow(1.0 if "slow" in str(request.body) else 0.05, openai_text("ok"))
+    provider = sender(fake_server.openai_url, timeout=0.4)
+
+    async def run() -> tuple[list[Any], int]:
+        loop = asyncio.get_running_loop()
+        calls = [provider.acomplete(CompletionRequest(model="m", messages=[{"role": "user", "content": word}]))
+                 for word in ["quick"] * 20 + ["slow"]]
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.02)
+        timers = sum(1 for handle in loop._scheduled if not handle.cancelled())  # noqa: SLF001  (what asyncio keeps)
+        return await asyncio.gather(*tasks, return_exceptions=True), timers
+
+    results, timers = asyncio.run(run())
+    assert [reply.text for reply in results[:20]] == ["ok"] * 20
+    assert isinstance(results[20], ProviderTimeout)
+    assert timers <= 2  # the deadlines' timer (and at most one of asyncio's own), with 21 requests in flight
+
+
+def test_deadlines_fire_the_earliest_first_and_forgotten_waits_never() -> None:
+    class Waiting:
+        def __init__(self) -> None:
+            self.timed_out_at: float | None = None
+
+        def time_out(self) -> None:
+            self.timed_out_at = asyncio.get_running_loop().time()
+
+    async def run() -> list[float | None]:
+        loop = asyncio.get_running_loop()
+        deadlines = http1_async.Deadlines(loop)
+        late, early, forgotten = Waiting(), Waiting(), Waiting()
+        start = loop.time()
+        deadlines.watch(late, start + 0.2)  # type: ignore[arg-type]
+        deadlines.watch(early, start + 0.05)  # type: ignore[arg-type]  (earlier than the timer set: moves it)
+        deadlines.watch(forgotten, start + 0.1)  # type: ignore[arg-type]
+        deadlines.forget(forgotten)  # type: ignore[arg-type]
+        await asyncio.sleep(0.3)
+        return [None if waiting.timed_out_at is None else waiting.timed_out_at - start
+                for waiting in (late, early, forgotten)]
+
+    late, early, forgotten = asyncio.run(run())
+    assert early is not None and 0.049 <= early < 0.15
+    assert late is not None and 0.199 <= late < 0.3
+    assert forgotten is None
+
+
 def test_a_stream_stalling_longer_than_the_timeout_is_a_provider_timeout(
         fake_server: FakeLLMServer, mode: str) -> None:
     events = openai_stream(["a", "b"]).events or []
