@@ -40,11 +40,16 @@ API_MODULES = byllm.lib byllm.llm byllm.call byllm.hookspecs byllm.testing byllm
 docs: $(VENV)/.installed
 	$(VENV)/bin/pdoc -o build/api $(API_MODULES)
 
+# The benchmarks' reference rows (raw aiohttp, the openai SDK) and token counter on top of the test extras.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -e ".[test,bench]" ./packaging/byllm
+	touch $@
+
 # Benchmark runs write bench/results/REPORT.md (not tracked); bench-report rewrites the committed bench/REPORT.md.
-bench: $(VENV)/.installed
+bench: $(VENV)/.bench-installed
 	$(VENV)/bin/python bench/run_all.py
 
-bench-report: $(VENV)/.installed
+bench-report: $(VENV)/.bench-installed
 	$(VENV)/bin/python bench/run_all.py --update-report
 
 clean:
