@@ -9,10 +9,10 @@ answered within ``timeout`` (a stream: connecting and every read), proxies from
 the environment (``CONNECT`` then ``loop.start_tls`` for ``https``), and
 certificates verified against the system's roots.
 
-Pools: one :class:`~byllm.providers.http1.ConnectionPool` per base URL, key and
-event loop (``asyncio.run`` makes a new loop each time, and a connection must
-not outlive its loop), closed when the loop shuts down
-(:func:`~byllm.providers.clients.cached_async_client`). A stream's connection
+Pools: one :class:`LoopPool` per base URL, key and event loop (``asyncio.run``
+makes a new loop each time, and a connection must not outlive its loop), closed
+when the loop shuts down (:func:`~byllm.providers.clients.cached_async_client`),
+with one timer for the deadlines of its waiting calls (:class:`Deadlines`). A stream's connection
 stops reading while the caller has not taken what arrived (``pause_reading``),
 so a slow reader never buffers a whole stream.
 """
