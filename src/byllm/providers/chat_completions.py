@@ -239,9 +239,8 @@ class ServerSentEvents:
                     self._data.append(value[1:] if value.startswith(" ") else value)
                 continue
             if self._data:
-                text, self._data = "\n".join(self._data), []
-                if text == "[DONE]":
-                    self.done = True
+                text = self._flush()
+                if text is None:
                     break
                 yield self._event(text)
         self._pending = pending[start:]
@@ -251,13 +250,20 @@ class ServerSentEvents:
         if self.done:
             return
         if self._data:
-            text, self._data = "\n".join(self._data), []
-            if text == "[DONE]":
-                self.done = True
+            text = self._flush()
+            if text is None:
                 return
             yield self._event(text)
         if not self._finished:
             raise ConnectionFailure("the stream ended before the reply was complete (no finish_reason, no [DONE])")
+
+    def _flush(self) -> str | None:
+        """The data lines gathered so far, as one event's text; ``None`` (and :attr:`done`) for ``[DONE]``."""
+        text, self._data = "\n".join(self._data), []
+        if text == "[DONE]":
+            self.done = True
+            return None
+        return text
 
     def _event(self, text: str) -> Any:
         event = json.loads(text)
