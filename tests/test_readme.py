@@ -24,7 +24,7 @@ def test_first_python_program_prints_the_commented_results() -> None:
 
 def test_offline_jac_programs_print_the_commented_results(tmp_path: Path) -> None:
     programs = [block for block in re.findall(r"```jac\n(.*?)```", README.read_text(), re.DOTALL) if "mockllm" in block]
-    assert len(programs) == 2
+    assert len(programs) == 3
     for index, program in enumerate(programs):
         source = tmp_path / f"readme_{index}.jac"
         source.write_text(program)

@@ -23,7 +23,7 @@ from byllm.errors import (
     ToolError,
 )
 from byllm.call import Attempt, CallRecord, PendingCall, ToolTurn
-from byllm.llm import Model
+from byllm.llm import MockLLM, Model
 from byllm.meaning import LOCAL_NAMES_ATTRIBUTE
 
 Target = TypeVar("Target")
@@ -38,6 +38,7 @@ __all__ = [
     "MalformedReplyError",
     "MaxIterationsError",
     "MockExhaustedError",
+    "MockLLM",
     "Model",
     "OutputConversionError",
     "PendingCall",

@@ -216,7 +216,7 @@ class Model:
         params = {name: value for name, value in locals().items() if name in _CALL_OPTION_NAMES and value is not None}
         if not params:
             return self
-        copy = Model.__new__(Model)
+        copy = Model.__new__(type(self))
         copy.model_name = self.model_name
         copy.settings = self.settings
         copy.defaults = self.defaults
@@ -395,7 +395,26 @@ class Model:
 
         shown = redact_mapping({key: value for key, value in self.config.items() if key != "outputs"})
         shown.update(redact_mapping(self.call_params))
-        return f"Model({self.model_name!r}{''.join(f', {key}={value!r}' for key, value in shown.items())})"
+        return f"{type(self).__name__}({self.model_name!r}{''.join(f', {key}={value!r}' for key, value in shown.items())})"
+
+
+class MockLLM(Model):
+    """A model answered by a script, never a server (upstream's ``MockLLM``): for tests and offline runs.
+
+    ``MockLLM(outputs=[...])`` or, as upstream writes it, ``MockLLM(model_name="mockllm", config={"outputs":
+    [...]})``. Each call takes the next output: a string is a reply text, parsed like a real model's, any
+    other value is the answer itself. Any model name is only a label here: ``MockLLM(model_name="gpt-4o-mini",
+    outputs=[...])`` answers offline and prices its (zero-token) calls as that model. Options are
+    :class:`Model`'s.
+    """
+
+    def __init__(self, model_name: str | None = None, **options: Any) -> None:
+        """A mock model; ``provider`` is always the script."""
+        if "provider" in options:
+            raise ConfigurationError("MockLLM(...) is always answered by its outputs: use Model(...) to pick a provider")
+        if model_name is None and "model_name" not in (options.get("config") or {}):
+            model_name = "mockllm"
+        super().__init__(model_name, provider="mock", **options)
 
 
 def _unanswered_completion() -> str:

@@ -5,8 +5,9 @@ byllm's own plugin answers last with :func:`builtin_provider`. Provider modules
 are imported only when a model of theirs is used, and no SDK is imported until
 the first real call.
 
-Built-in name rules, first match wins (the full table: docs/providers.md): ``mockllm``;
-``provider="..."`` in the configuration; a ``prefix/`` (``openai/``, ``anthropic/``,
+Built-in name rules, first match wins (the full table: docs/providers.md): a provider object
+passed as ``provider=...``; ``provider="..."`` in the configuration (``"mock"``: the script answers, whatever the
+name); ``mockllm``; a ``prefix/`` (``openai/``, ``anthropic/``,
 ``litellm/``, local and hosted OpenAI-compatible servers); ``claude-*``; OpenAI model
 names (``gpt-*``, ``o1*``, ...); any other name with ``base_url=...``.
 """
@@ -50,7 +51,7 @@ HOSTED_SERVERS: dict[str, ServerPreset] = {
 
 OPENAI_MODEL_NAME = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
 # Providers byllm serves itself, by ``provider=`` value or model-name prefix (besides the presets above).
-BUILTIN_KINDS = ("openai", "anthropic", "litellm", "local")
+BUILTIN_KINDS = ("openai", "anthropic", "litellm", "local", "mock")
 
 
 def known_prefixes() -> list[str]:
@@ -117,13 +118,13 @@ def _foreign_call_llm_plugins(manager: Any) -> list[str]:
 
 def builtin_provider(model_name: str, config: Any) -> Any:
     """The provider byllm itself offers for ``model_name``, or ``None``."""
-    if model_name in MOCK_MODEL_NAMES:
-        return MockProvider(_setting(config, "outputs"))
     explicit = _setting(config, "provider")
     if explicit is not None and not isinstance(explicit, str):
         return explicit  # a ready provider object passed as Model(..., provider=...)
     prefix, slash, _rest = model_name.partition("/")
     kind = explicit or (prefix if slash else "")
+    if kind == "mock" or model_name in MOCK_MODEL_NAMES:  # provider="mock": any name, answered by the script
+        return MockProvider(_setting(config, "outputs"))
     if kind == "openai":
         return openai_provider(model_name, config, prefix="openai/")
     if kind == "anthropic" or (not kind and model_name.startswith("claude-")):
