@@ -258,8 +258,9 @@ class DeclarationGenerator(SpatialGenerator):
         inner = Scope("archetype", scope.path + (name,))
         saved_pending = self.pending_types
         self.pending_types = saved_pending | _names(node.type_params)
+        members = node.members + self.body_implementation(inner.path)[1]
         try:
-            nested, fields, methods, sems, user_init = self.archetype_members(node.members, inner)
+            nested, fields, methods, sems, user_init = self.archetype_members(members, inner)
         finally:
             self.pending_types = saved_pending
         body: list[ast.stmt] = []
@@ -274,6 +275,13 @@ class DeclarationGenerator(SpatialGenerator):
         if node.sem is not None:
             result_sems.insert(0, SemText((name,), "", str(string_value(self, node.sem)), node))
         return place(class_def(name, bases, keywords, body, all_decorators), node), result_sems
+
+    def body_implementation(self, path: tuple[str, ...]) -> tuple[list[st.EnumMember], list[st.Node]]:
+        """The enum values and members an ``impl X { ... }`` block gives the archetype or enum ``X``."""
+        implementation = self.state.implementations.get(".".join(path))
+        if implementation is None or implementation.signature is not None or not isinstance(implementation.body, st.Block):
+            return [], []
+        return implementation.enum_values or [], implementation.body.statements
 
     def generic_base(self, type_params: list) -> ast.expr:
         """``Generic[TypeVar("T"), ...]`` so ``Box[int]`` works for ``obj Box[T]``."""
@@ -310,8 +318,10 @@ class DeclarationGenerator(SpatialGenerator):
             elif isinstance(member, st.SemStmt):
                 names = [token_text(part) for part in member.target.parts]
                 sems.append(SemText(tuple(names[:-1]), names[-1], self.sem_text(member), member))
-            else:
-                raise self.error(f"unsupported member ({type(member).__name__})", member)
+            elif isinstance(member, st.EntryBlock):  # upstream's free code in a class body
+                methods.extend(self.block(member.body, Scope("function", scope.path)))
+            else:  # a statement of an `impl X { }` body: class-body code
+                methods.extend(self.statement(member, Scope("function", scope.path)))
         return nested, fields, methods, sems, user_init
 
     def sem_text(self, node: st.SemStmt) -> str:
@@ -362,13 +372,14 @@ class DeclarationGenerator(SpatialGenerator):
         if docstring is not None:
             body.append(place(ast.Expr(value=ast.Constant(value=docstring)), node))
         sems: list[SemText] = []
-        for member in node.values:
+        implemented_values, implemented_members = self.body_implementation(inner.path)
+        for member in node.values + implemented_values:
             value = self.expr(member.value) if member.value is not None else ast.Call(func=runtime("auto"), args=[], keywords=[])
             target = place(ast.Name(id=token_text(member.name), ctx=ast.Store()), member.name)
             body.append(place(ast.Assign(targets=[target], value=value), member))
             if member.sem is not None:
                 sems.append(SemText((name,), token_text(member.name), str(string_value(self, member.sem)), member))
-        nested, fields, methods, member_sems, _init = self.archetype_members(node.members, inner)
+        nested, fields, methods, member_sems, _init = self.archetype_members(node.members + implemented_members, inner)
         body.extend(nested + fields + methods)
         sems.extend(SemText((name,) + sem.owner_path, sem.part, sem.text, sem.item) for sem in member_sems)
         if node.sem is not None:

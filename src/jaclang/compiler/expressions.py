@@ -26,6 +26,11 @@ COMPARISON_OPERATORS: dict[str, type[ast.cmpop]] = {
 }
 # Names that mean the running program's graph position: ``root()``, ``here()``, ``visitor()``.
 SPATIAL_NAMES = {"root", "here", "visitor"}
+# Names a backtick reference takes from ``typing`` (upstream compiles every `` `X `` to ``typing.X``).
+_TYPING_NAMES = frozenset(
+    {"Any", "Callable", "ClassVar", "Final", "Generic", "Iterable", "Iterator", "Literal", "Mapping",
+     "Optional", "Protocol", "Sequence", "Type", "TypeVar", "Union", "Dict", "List", "Set", "Tuple", "FrozenSet"}
+)
 # Jac's special method names and the Python names they compile to.
 SPECIAL_METHODS = {"init": "__init__", "postinit": "__post_init__"}
 
@@ -181,6 +186,16 @@ class ExpressionGenerator:
         if name == "Root" and not node.token.startswith("<>"):
             return runtime("Root")
         return ast.Name(id=name, ctx=ast.Load())
+
+    def _expr_TypeRef(self, node: st.TypeRef) -> ast.expr:
+        """`` `root `` is the Root type; `` `Any `` a name of ``typing`` (as upstream); other names the type itself."""
+        name = str(node.token)[1:]
+        if name == "root":
+            return runtime("Root")
+        if name in _TYPING_NAMES:
+            typing_module = ast.Call(func=ast.Name(id="__import__", ctx=ast.Load()), args=[ast.Constant(value="typing")], keywords=[])
+            return ast.Attribute(value=typing_module, attr=name, ctx=ast.Load())
+        return self._expr_Name(st.Name(Token("NAME", name)))
 
     def _expr_Number(self, node: st.Number) -> ast.expr:
         token = node.token
@@ -362,6 +377,14 @@ class ExpressionGenerator:
 
     def _expr_IfExp(self, node: st.IfExp) -> ast.expr:
         return ast.IfExp(test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse))
+
+    def _expr_Concurrent(self, node: st.Concurrent) -> ast.expr:
+        """``flow x`` is ``__jac__.flow(lambda: x)`` (a future); ``wait t`` is ``__jac__.wait(t)``."""
+        value = self.expr(node.value)
+        if node.word == "wait":
+            return ast.Call(func=runtime("wait"), args=[value], keywords=[])
+        arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        return ast.Call(func=runtime("flow"), args=[place(ast.Lambda(args=arguments, body=value), node.value)], keywords=[])
 
     def _expr_Walrus(self, node: st.Walrus) -> ast.expr:
         target = place(ast.Name(id=token_text(node.name), ctx=ast.Store()), node.name)

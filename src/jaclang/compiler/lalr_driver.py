@@ -144,10 +144,9 @@ class FastParser:
         return self.run(self.tokens(text), start)
 
     def tokens(self, text: str) -> list[Token]:
-        """The tokens the parser reads: :meth:`tokenize`, with typed lambdas retagged."""
+        """The tokens the parser reads: :meth:`tokenize`, with typed lambdas and soft keywords retagged."""
         tokens = self.tokenize(text)
-        if any(token.type == "LAMBDA" for token in tokens):
-            self._retag(tokens)
+        self._retag(tokens)
         return tokens
 
     def run(self, tokens: list[Token], start: str) -> Any:

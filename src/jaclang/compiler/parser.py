@@ -35,6 +35,12 @@ TERMINAL_DESCRIPTIONS = {
     "FLOAT_NUMBER": "a number",
     "IMAG_NUMBER": "a number",
     "AUGOP": "an augmented assignment ('+=', ...)",
+    "TYPE_REF": "a backtick type reference",
+    "LET": "'let'",
+    "CHECK": "'check'",
+    "IGNORE": "'ignore'",
+    "FLOW": "'flow'",
+    "WAIT": "'wait'",
     "$END": "end of file",
 }
 
@@ -108,10 +114,126 @@ class LambdaTagger:
 
 
 def retag_typed_lambdas(tokens: list[Token]) -> None:
-    """Retag, in place, each ``lambda`` token that starts a typed lambda as ``TYPED_LAMBDA``."""
+    """Retag, in place, typed lambdas (``TYPED_LAMBDA``) and upstream's soft keywords (:func:`retag_soft_keywords`)."""
+    soft = False
     for index, token in enumerate(tokens):
-        if token.type == "LAMBDA" and _is_typed_lambda(tokens, index):
-            tokens[index] = Token.new_borrow_pos("TYPED_LAMBDA", token.value, token)
+        kind = token.type
+        if kind == "LAMBDA":
+            if _is_typed_lambda(tokens, index):
+                tokens[index] = Token.new_borrow_pos("TYPED_LAMBDA", token.value, token)
+        elif kind == "NAME" and token.value in _SOFT_WORDS:
+            soft = True
+        elif kind == "IMPL":
+            _retag_enum_impl_body(tokens, index)
+    if soft:
+        retag_soft_keywords(tokens)
+
+
+_MEMBER_STARTS = {"WITH", "DEF", "CAN", "HAS", "STATIC", "OBJ", "CLASS", "NODE", "EDGE", "WALKER", "ENUM", "IMPL",
+                  "ASYNC", "OVERRIDE", "AT", "PYNLINE", "SEM"}
+
+
+def _retag_enum_impl_body(tokens: list[Token], start: int) -> None:
+    """Retag the ``{`` of ``impl Color { RED = 1, GREEN = 2 }`` as ``ENUM_BODY_OPEN``.
+
+    ``impl X { ... }`` is a code block unless its first item is a list of enum
+    members: names, each alone or with ``= value``, separated by commas and
+    ended by ``}``, a member such as ``with entry``, or (two or more of them)
+    by ``;``. Like upstream, ``impl f { x = 5; }`` stays a code block.
+    """
+    index = start + 1
+    if index >= len(tokens) or tokens[index].type != "NAME":
+        return
+    index += 1
+    while index + 1 < len(tokens) and tokens[index].type == "DOT" and tokens[index + 1].type == "NAME":
+        index += 2
+    if index >= len(tokens) or tokens[index].type != "LBRACE":
+        return
+    brace = index
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[brace + 1:]:
+        kind = token.type
+        if depth == 0 and (kind in ("RBRACE", "SEMICOLON") or kind in _MEMBER_STARTS):
+            ended_by_semicolon = kind == "SEMICOLON"
+            break
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in _CLOSERS:
+            depth -= 1
+        if depth == 0 and kind == "COMMA":
+            items.append([])
+        else:
+            items[-1].append(token)
+    else:
+        return
+    if not items[-1]:
+        items.pop()  # a trailing comma
+    if not items or (ended_by_semicolon and len(items) < 2):
+        return
+    valued = [len(item) > 2 and item[1].type == "EQUAL" for item in items]
+    plain = [len(item) == 1 for item in items]
+    if not all(item[0].type == "NAME" for item in items) or not (all(valued) or all(plain)):
+        return
+    tokens[brace] = Token.new_borrow_pos("ENUM_BODY_OPEN", tokens[brace].value, tokens[brace])
+
+
+# Upstream keywords that stay ordinary names here unless they are used as upstream uses them:
+# `let`/`check`/`ignore` (and `:g:`/`:nl:`) start a statement, `flow`/`wait` prefix an expression.
+_STATEMENT_WORDS = {"let": "LET", "check": "CHECK", "ignore": "IGNORE"}
+_PREFIX_WORDS = {"flow": "FLOW", "wait": "WAIT"}
+_SOFT_WORDS = {*_STATEMENT_WORDS, *_PREFIX_WORDS, "g", "nl"}
+_GLOBAL_WORDS = {"g": "GLOBAL", "global": "GLOBAL", "nl": "NONLOCAL", "nonlocal": "NONLOCAL"}
+_STATEMENT_BOUNDARIES = {"SEMICOLON", "LBRACE", "RBRACE"}
+# Tokens that begin an operand: a soft keyword followed by one of these is the keyword.
+_OPERAND_STARTS = {
+    "NAME", "KWESC_NAME", "TYPE_REF", "STRING", "FSTRING", "DEC_NUMBER", "HEX_NUMBER", "OCT_NUMBER",
+    "BIN_NUMBER", "FLOAT_NUMBER", "IMAG_NUMBER", "NONE", "TRUE", "FALSE", "NOT", "AWAIT", "LAMBDA",
+}
+# Tokens after which a name is a declaration's or attribute's name, never a prefix keyword.
+_NAMING_TOKENS = {"DOT", "__ANON_31", "DEF", "CAN", "OBJ", "CLASS", "NODE", "EDGE", "WALKER", "ENUM", "IMPL", "AS"}
+
+
+def _starts_operand(word: Token, following: Token) -> bool:
+    """Whether ``following`` begins an operand of the soft keyword ``word``.
+
+    A bracket right after the word (``check(x)``, ``wait[0]``) is a call or a
+    subscript of a name; after a space (``ignore [-->][0]``) it starts the operand.
+    """
+    if following.type in _OPERAND_STARTS:
+        return True
+    if following.type in ("LPAR", "LSQB"):
+        return (following.start_pos or 0) > (word.end_pos or 0)
+    return False
+
+
+def retag_soft_keywords(tokens: list[Token]) -> None:
+    """Retag, in place, the names that act as upstream keywords here (see ``_STATEMENT_WORDS``).
+
+    A program that uses ``check``, ``wait`` or ``let`` as an ordinary name keeps
+    working: only a use in the keyword's own position is retagged. ``:g: x;`` and
+    ``:nl: x;`` (also ``:global:``/``:nonlocal:``) become ``global``/``nonlocal``.
+    """
+    index = 0
+    while index < len(tokens) - 1:
+        token = tokens[index]
+        previous = tokens[index - 1] if index else None
+        at_statement_start = previous is None or previous.type in _STATEMENT_BOUNDARIES
+        following = tokens[index + 1]
+        if token.type == "COLON" and at_statement_start and index + 3 < len(tokens):
+            word, closer = following, tokens[index + 2]
+            keyword = _GLOBAL_WORDS.get(str(word.value))
+            if keyword and closer.type == "COLON" and tokens[index + 3].type == "NAME":
+                tokens[index: index + 3] = [Token.new_borrow_pos(keyword, word.value, token)]
+        elif token.type == "NAME":
+            value = token.value
+            if value in _STATEMENT_WORDS:
+                if (at_statement_start or previous.type == "COLON") and _starts_operand(token, following):
+                    tokens[index] = Token.new_borrow_pos(_STATEMENT_WORDS[value], value, token)
+            elif value in _PREFIX_WORDS:
+                if (previous is None or previous.type not in _NAMING_TOKENS) and _starts_operand(token, following):
+                    tokens[index] = Token.new_borrow_pos(_PREFIX_WORDS[value], value, token)
+        index += 1
 
 
 _parser: Lark | None = None
@@ -231,7 +353,7 @@ def _syntax_error(
     if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
         unclosed = unclosed_bracket(tokens)
         if unclosed is not None and _blame_bracket(error, unclosed, parser):
-            opener = str(unclosed)[-1] if str(unclosed) != "(?" else "("
+            opener = _opener_char(unclosed)
             return JacSyntaxError(
                 f"'{opener}' opened at {unclosed.line}:{unclosed.column} was never closed",
                 filename, unclosed.line, unclosed.column, source_line_at(source, unclosed.line),
@@ -271,12 +393,18 @@ def _blame_bracket(error: UnexpectedInput, unclosed: Token, parser: Lark) -> boo
     token = getattr(error, "token", None)
     if token is None or token.type == "$END" or (token.line or 0) > (unclosed.line or 0):
         return True
-    closer = {"(": "')'", "[": "']'", "{": "'}'"}[str(unclosed)[-1] if str(unclosed) != "(?" else "("]
+    closer = {"(": "')'", "[": "']'", "{": "'}'"}[_opener_char(unclosed)]
     return closer in _expected(parser, _acceptable(error))  # type: ignore[arg-type]
 
 
-_BRACKET_PAIRS = {")": ("(", "(?"), "]": ("[", "?["), "}": ("{",)}
-_OPENING_BRACKETS = {"(", "[", "{", "?[", "(?"}
+_BRACKET_PAIRS = {")": ("(", "(?", "(`?"), "]": ("[", "?["), "}": ("{",)}
+_OPENING_BRACKETS = {"(", "[", "{", "?[", "(?", "(`?"}
+
+
+def _opener_char(bracket: Token) -> str:
+    """The bracket character of an opening token: ``(`` for ``(?`` and ``(`?``, ``[`` for ``?[``."""
+    text = str(bracket)
+    return "(" if text.startswith("(") else text[-1]
 
 
 def unclosed_bracket(tokens: list[Token]) -> Token | None:

@@ -147,6 +147,9 @@ class SpatialGenerator(StatementGenerator):
         test = ast.UnaryOp(op=ast.Not(), operand=visit)
         return ast.If(test=test, body=self.block(node.orelse, scope), orelse=[])
 
+    def _stmt_Ignore(self, node: st.Ignore, scope: Scope) -> ast.stmt:
+        return ast.Expr(value=_call("ignore", [self.expr(node.targets)]))
+
     def _stmt_Disconnect(self, node: st.Disconnect, scope: Scope) -> ast.stmt:
         args = [self.expr(node.left), self.expr(node.right), ast.Constant(value=node.op.direction)]
         return ast.Expr(value=_call("disconnect", args, self.edge_filters(node.op)))

@@ -6,8 +6,12 @@ import ast
 
 from jaclang.compiler import syntax_tree as st
 from jaclang.compiler.astbuild import Scope, SemText
-from jaclang.compiler.expressions import AUGMENTED_OPERATORS, ExpressionGenerator, place, token_text
+from jaclang.compiler.expressions import AUGMENTED_OPERATORS, ExpressionGenerator, place, runtime, token_text
 from jaclang.compiler.patterns import build_pattern
+
+
+# The comparisons ``check`` reports with both operands (the others are checked for truth).
+_CHECK_OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in", "is", "is not"}
 
 
 class _ContinueWithStep(ast.NodeTransformer):
@@ -105,6 +109,36 @@ class StatementGenerator(ExpressionGenerator):
 
     def _stmt_Assert(self, node: st.Assert, scope: Scope) -> ast.stmt:
         return ast.Assert(test=self.expr(node.test), msg=self.expr(node.message) if node.message is not None else None)
+
+    def _stmt_Has(self, node: st.Has, scope: Scope) -> ast.stmt:
+        raise self.error("'has' declares fields: it belongs in an archetype or in its 'impl' block", node)
+
+    def _stmt_Check(self, node: st.Check, scope: Scope) -> ast.stmt:
+        """``check a == b;`` is ``__jac__.check("==", a, b)``: an assertion whose message shows the operands.
+
+        As upstream (which calls unittest's ``assertEqual`` and friends): one
+        comparison checks its two operands, ``x is None`` / ``isinstance(x, T)`` /
+        ``almostEqual(a, b)`` their own way, anything else its truth.
+        """
+        test = node.test
+        if isinstance(test, st.BinaryChain) and len(test.operators) == 1 and str(test.operators[0]) in _CHECK_OPERATORS:
+            operator = str(test.operators[0])
+            left, right = test.operands
+            if operator in ("is", "is not") and isinstance(right, st.Constant) and str(right.token) == "None":
+                kind, operands = operator + " None", [left]
+            else:
+                kind, operands = operator, [left, right]
+        elif (
+            isinstance(test, st.Call) and isinstance(test.func, st.Name)
+            and str(test.func.token) in ("almostEqual", "isinstance")
+            and len(test.arguments) == 2
+            and not any(isinstance(argument, (st.Keyword, st.StarArg)) for argument in test.arguments)
+        ):
+            kind, operands = str(test.func.token), list(test.arguments)
+        else:
+            kind, operands = "true", [test]
+        arguments = [ast.Constant(value=kind), *(self.expr(operand) for operand in operands)]
+        return ast.Expr(value=ast.Call(func=runtime("check"), args=arguments, keywords=[]))
 
     def _stmt_Delete(self, node: st.Delete, scope: Scope) -> ast.stmt:
         return ast.Delete(targets=[self.target(child, ast.Del()) for child in node.targets.items])

@@ -41,6 +41,13 @@ class Name(Node):
 
 
 @_node
+class TypeRef(Node):
+    """Upstream's backtick type reference: `` `root `` (the Root type), `` `Any ``, `` `City ``."""
+
+    token: Token
+
+
+@_node
 class Number(Node):
     """A number literal."""
 
@@ -209,6 +216,14 @@ class ByCall(Node):
 
 
 @_node
+class Concurrent(Node):
+    """Upstream's ``flow expr`` (run in a worker thread: a future) and ``wait future`` (its result)."""
+
+    word: str
+    value: Expr
+
+
+@_node
 class Walrus(Node):
     """``name := value``."""
 
@@ -347,6 +362,20 @@ class Assert(Node):
 
     test: Expr
     message: Optional[Expr]
+
+
+@_node
+class Check(Node):
+    """Upstream's ``check a == b;``: an assertion with a unittest-style message."""
+
+    test: Expr
+
+
+@_node
+class Ignore(Node):
+    """Upstream's ``ignore nodes;``: later visits of the walk pass over these nodes."""
+
+    targets: Expr
 
 
 @_node
@@ -649,6 +678,8 @@ class Impl(Node):
     signature: Optional[Signature]
     event: Optional[EventClause]
     body: Union[Block, ByModel, Abstract]
+    # `impl Color { RED = 1, GREEN = 2 }`: the members of a declared enum (its body's other items are in `body`).
+    enum_values: Optional[list["EnumMember"]] = None
 
 
 @_node

@@ -83,6 +83,7 @@ class JacTreeBuilder:
     number = _spread(st.Number)
     const = _spread(st.Constant)
     name = _spread(st.Name)
+    type_ref = _spread(st.TypeRef)
     not_op = _spread(st.Not)
     await_op = _spread(st.Await)
     ifexp = _spread(st.IfExp)
@@ -259,6 +260,27 @@ class JacTreeBuilder:
     def yield_stmt(self, children: Children) -> st.Node:
         """``yield x;``."""
         return locate(st.ExprStmt(children[0]), children)
+
+    def let_stmt(self, children: Children) -> st.Node:
+        """``let x = 5;``: the assignment (``let`` only declares, as upstream)."""
+        *targets, value = children[1:]
+        return locate(st.Assign(targets, value), children)
+
+    def check_stmt(self, children: Children) -> st.Node:
+        """``check a == b;``."""
+        return locate(st.Check(children[1]), children)
+
+    def ignore_stmt(self, children: Children) -> st.Node:
+        """``ignore [-->][0];``."""
+        return locate(st.Ignore(children[1]), children)
+
+    def flow_expr(self, children: Children) -> st.Node:
+        """``flow f(x)``."""
+        return locate(st.Concurrent("flow", children[1]), children)
+
+    def wait_expr(self, children: Children) -> st.Node:
+        """``wait task``."""
+        return locate(st.Concurrent("wait", children[1]), children)
 
     def global_stmt(self, children: Children) -> st.Node:
         """``global a, b``."""
@@ -583,6 +605,12 @@ class JacTreeBuilder:
         """``impl A.b(sig) with T entry { }``."""
         target, signature, event, body = children
         return locate(st.Impl(target.parts, signature, event, body), children)
+
+    def impl_enum(self, children: Children) -> st.Node:
+        """``impl Color { RED = 1, GREEN = 2 }``: the values (and other members) of a declared enum."""
+        target, _open, values, *members = children
+        body = locate(st.Block(_present(members)), members)
+        return locate(st.Impl(target.parts, None, None, body, values.values), children)
 
     def legacy_impl(self, children: Children) -> st.Node:
         """``:obj:A:can:b(sig) { }``."""

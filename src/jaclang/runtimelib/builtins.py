@@ -18,7 +18,7 @@ from jaclang.runtimelib.semstr import set_sem
 # Object-spatial names, re-exported from jaclang.runtimelib.osp on first use (see __getattr__).
 OSP_NAMES = (
     "Node", "Edge", "Walker", "Root", "root", "here", "visitor", "connect", "disconnect", "edge_ref",
-    "filter_nodes", "destroy", "spawn", "visit", "skip", "disengage", "report", "on_entry", "on_exit",
+    "filter_nodes", "destroy", "spawn", "visit", "ignore", "skip", "disengage", "report", "on_entry", "on_exit",
 )
 
 __all__ = [
@@ -35,6 +35,9 @@ __all__ = [
     "llm_function",
     "llm_method",
     "llm_visit",
+    "check",
+    "flow",
+    "wait",
     "visit_at",
     "jac_object",
     "postinit_field",
@@ -243,6 +246,16 @@ def __getattr__(name: str) -> Any:
         for exported in OSP_NAMES:
             globals()[exported] = getattr(osp, exported)
         return globals()[name]
+    if name == "check":  # `check a == b;`
+        from jaclang.runtimelib.checks import check
+
+        globals()[name] = check
+        return check
+    if name in ("flow", "wait"):  # `flow f(x)` / `wait task`
+        from jaclang.runtimelib import concurrency
+
+        globals()[name] = value = getattr(concurrency, name)
+        return value
     if name == "llm_visit":  # `visit ... by llm()`
         from jaclang.runtimelib.osp.llm_visit import llm_visit
 

@@ -31,7 +31,7 @@ Walking
     abilities typed for it, the location's untyped abilities, the location's
     abilities typed for the walker; exits in the reverse phase order. A walker's
     untyped ``with entry`` runs once at the spawn location, its untyped ``with
-    exit`` once at the end. ``skip()`` ends the running ability; ``disengage()`` ends
+    exit`` once at the end. ``ignore(targets)`` keeps later visits of the walk off those nodes. ``skip()`` ends the running ability; ``disengage()`` ends
     it and the walk (no exit abilities). ``report(value)`` prints the value and
     appends it to the walker's ``reports``. ``here()`` / ``visitor()``: the current
     location / walker. ``on_entry(*types)`` / ``on_exit(*types)`` mark abilities.
@@ -43,7 +43,7 @@ from jaclang.runtimelib.osp.abilities import on_entry, on_exit
 from jaclang.runtimelib.osp.archetypes import Edge, GenericEdge, Node, Root, Walker
 from jaclang.runtimelib.osp.context import root
 from jaclang.runtimelib.osp.graph import connect, destroy, disconnect, edge_ref, filter_nodes
-from jaclang.runtimelib.osp.walking import disengage, here, report, skip, spawn, visit, visitor
+from jaclang.runtimelib.osp.walking import disengage, here, ignore, report, skip, spawn, visit, visitor
 
 __all__ = [
     "Edge",
@@ -58,6 +58,7 @@ __all__ = [
     "edge_ref",
     "filter_nodes",
     "here",
+    "ignore",
     "on_entry",
     "on_exit",
     "report",

@@ -32,12 +32,13 @@ class DisengageSignal(BaseException):
 class Walk:
     """One running ``spawn``: its walker, queue of locations to visit, and where it is."""
 
-    __slots__ = ("walker", "queue", "location")
+    __slots__ = ("walker", "queue", "location", "ignored")
 
     def __init__(self, walker: Walker, starts: list[Any]) -> None:
         self.walker = walker
         self.queue: deque[Any] = deque(starts)
         self.location: Any = starts[0] if starts else None
+        self.ignored: set[int] | None = None  # ids of the nodes `ignore` excluded from this walk
 
 
 _walks: list[Walk] = []  # innermost last: a walker may spawn another from an ability
@@ -134,7 +135,10 @@ def visit(targets: Any) -> bool:
     if not _walks:
         return False
     walk = _walks[-1]
+    ignored = walk.ignored
     if isinstance(targets, Node):
+        if ignored and id(targets) in ignored:
+            return False
         walk.queue.append(targets)
         return True
     items = as_node_list(targets)
@@ -142,8 +146,29 @@ def visit(targets: Any) -> bool:
         if not isinstance(item, Node):
             items = _with_far_ends(items, walk.location)
             break
+    if ignored:
+        items = [item for item in items if id(item) not in ignored]
     walk.queue.extend(items)
     return bool(items)
+
+
+def ignore(targets: Any) -> bool:
+    """``ignore x;``: later ``visit``s of this walk pass over the node(s) ``x`` (an edge means its target).
+
+    As upstream, ignoring lasts until the walk ends and does not remove what is
+    already queued; the value is True when a node was newly ignored.
+    """
+    walk = _current_walk("ignore")
+    if walk.ignored is None:
+        walk.ignored = set()
+    before = len(walk.ignored)
+    for item in [targets] if isinstance(targets, (Node, Edge)) else as_node_list(targets):
+        if isinstance(item, Edge):
+            item = item._jac_target
+        if not isinstance(item, Node):
+            raise TypeError(f"ignore: {type(item).__name__} object is not a node or an edge")
+        walk.ignored.add(id(item))
+    return len(walk.ignored) > before
 
 
 def _with_far_ends(items: list[Any], here_location: Any) -> list[Any]:
