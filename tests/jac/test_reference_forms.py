@@ -267,3 +267,81 @@ def test_has_outside_an_archetype_is_a_located_error() -> None:
         jac_to_python("def f -> None {\n    has x: int;\n}\n", "bad.jac")
     assert (caught.value.filename, caught.value.line) == ("bad.jac", 2)
     assert "belongs in an archetype" in str(caught.value)
+
+
+# ---------------------------------------------------------------- tuples, pipes and special comprehensions
+def test_a_written_out_tuple_piped_into_a_call_is_spread_and_keyword_tuples_name_arguments(run_jac: RunJac) -> None:
+    source = """
+def show(a: int, b: int = 0, *rest: int, **named: int) -> None { print(a, b, rest, named); }
+with entry {
+    (1, 2) |> show;
+    show <| (3, 4);
+    (second := (5, 6)) |> show;
+    (b=8, a=7) |> show;
+    (1, 2, 3, z=4) :> show;
+    extra = {"b": 9};
+    (8, **extra) |> show;
+}
+"""
+    assert run_jac(source).splitlines() == [
+        "1 2 () {}",
+        "3 4 () {}",
+        "(5, 6) 0 () {}",
+        "7 8 () {}",
+        "1 2 (3,) {'z': 4}",
+        "8 9 () {}",
+    ]
+
+
+def test_a_keyword_tuple_value_reads_its_items_by_name(run_jac: RunJac) -> None:
+    source = """
+with entry {
+    point = (x=3, y=4);
+    print(point.x, point["y"], point, len(point), point[1]);
+    mixed = ("header", version=2);
+    print(mixed, mixed[0], mixed.version, isinstance(mixed, tuple));
+}
+"""
+    assert run_jac(source) == "3 4 (x=3, y=4) 2 4\n('header', version=2) header 2 True\n"
+
+
+def test_a_unary_pipe_calls_without_arguments(run_jac: RunJac) -> None:
+    source = """
+node Stop { has n: int = 1; }
+walker Count {
+    has seen: int = 0;
+    can start with `root entry { visit [-->]; }
+    can at with Stop entry { self.seen += here.n; }
+}
+with entry {
+    del [root -->];  # in-process runs share one root
+    root ++> Stop(n=2);
+    print((root spawn :> Count).seen, (root spawn |> Count).seen, type(:> Stop).__name__);
+}
+"""
+    assert run_jac(source) == "2 2 Stop\n"
+
+
+def test_assign_and_filter_comprehensions_work_on_any_objects(run_jac: RunJac) -> None:
+    source = """
+obj Box { has a: int = 0, b: int = 0; }
+with entry {
+    boxes = [Box(), Box(a=3)];
+    same = boxes(=a=5, b=7);
+    print(same is boxes, boxes);
+    boxes[1].a = 9;
+    print(boxes(?a > 6), boxes(?a >= 5, b == 7) == boxes);
+}
+"""
+    assert run_jac(source) == (
+        "True [Box(a=5, b=7), Box(a=5, b=7)]\n"
+        "[Box(a=9, b=7)] True\n"
+    )
+
+
+def test_glob_unpacks_a_tuple_into_names(run_jac: RunJac) -> None:
+    source = """
+glob (first, second) = ([1, 2, 3][2], {"name": "John"}["name"]), third = 3;
+with entry { print(first, second, third); }
+"""
+    assert run_jac(source) == "3 John 3\n"

@@ -128,6 +128,11 @@ class CodeGenerator(DeclarationGenerator):
         """``glob x: T = v, y = w;``"""
         statements: list[ast.stmt] = []
         for var in node.variables:
+            if var.unpacked is not None:
+                names = [place(ast.Name(id=token_text(name), ctx=ast.Store()), name) for name in var.unpacked]
+                target = place(ast.Tuple(elts=names, ctx=ast.Store()), var)
+                statements.append(place(ast.Assign(targets=[target], value=self.expr(var.value)), var))
+                continue
             target = place(ast.Name(id=token_text(var.name), ctx=ast.Store()), var.name)
             value = self.expr(var.value) if var.value is not None else None
             if var.type is not None:

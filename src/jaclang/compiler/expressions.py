@@ -236,7 +236,17 @@ class ExpressionGenerator:
 
     # ------------------------------------------------------------------ collections
     def _expr_TupleExpr(self, node: st.TupleExpr) -> ast.expr:
-        return ast.Tuple(elts=[self.expr(child) for child in node.items], ctx=ast.Load())
+        if not any(isinstance(child, (st.Keyword, st.StarArg)) for child in node.items):
+            return ast.Tuple(elts=[self.expr(child) for child in node.items], ctx=ast.Load())
+        # Upstream's keyword tuple `(a, x=3)`: a KeywordTuple value; piped into a call, its arguments.
+        args, keywords = self.call_arguments(node.items)
+        names = ast.Dict(
+            keys=[ast.Constant(value=keyword.arg) if keyword.arg else None for keyword in keywords],
+            values=[keyword.value for keyword in keywords],
+        )
+        value = ast.Call(func=runtime("KeywordTuple"), args=[ast.Tuple(elts=args, ctx=ast.Load()), names], keywords=[])
+        value.jac_pipe_arguments = (args, keywords)  # type: ignore[attr-defined]
+        return value
 
     def _expr_ListExpr(self, node: st.ListExpr) -> ast.expr:
         return ast.List(elts=[self.expr(child) for child in node.items], ctx=ast.Load())
@@ -347,8 +357,10 @@ class ExpressionGenerator:
         """One binary operation; pipes become calls (``x |> f``, ``f <| x``, ``x :> f``, ``f <: x``)."""
         if operator in ("|>", ":>"):
             node: ast.expr = ast.Call(func=right, args=[left], keywords=[])
+            node.args, node.keywords = _pipe_arguments(left)
         elif operator in ("<|", "<:"):
             node = ast.Call(func=left, args=[right], keywords=[])
+            node.args, node.keywords = _pipe_arguments(right)
         else:
             node = ast.BinOp(left=left, op=BINARY_OPERATORS[operator](), right=right)
         return _spanning(node, [left, right])
@@ -550,6 +562,17 @@ BINARY_PRECEDENCE = {
 }
 CONNECT_PRECEDENCE = 9
 RIGHT_ASSOCIATIVE = {"<|", "<:"}
+
+
+def _pipe_arguments(value: ast.expr) -> tuple[list[ast.expr], list[ast.keyword]]:
+    """The arguments a piped value gives the call, as upstream: a tuple written out is spread
+    (``(a, b) |> f`` is ``f(a, b)``, ``(a, k=v) |> f`` is ``f(a, k=v)``); any other value is one argument."""
+    if isinstance(value, ast.Tuple):
+        return value.elts, []
+    spread = getattr(value, "jac_pipe_arguments", None)
+    if spread is not None:
+        return spread
+    return [value], []
 
 
 def _spanning(node: ast.expr, parts: list[ast.expr]) -> ast.expr:

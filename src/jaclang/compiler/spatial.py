@@ -128,6 +128,11 @@ class SpatialGenerator(StatementGenerator):
             keywords["condition"] = condition
         return _call("filter_nodes", [self.expr(node.value)], keywords)
 
+    def _expr_AssignCompr(self, node: st.AssignCompr) -> ast.expr:
+        """``items(=a=1, b=2)`` is ``__jac__.assign_fields(items, a=1, b=2)``."""
+        _args, keywords = self.call_arguments(node.assignments)
+        return ast.Call(func=runtime("assign_fields"), args=[self.expr(node.value)], keywords=keywords)
+
     # ------------------------------------------------------------------ statements
     def _stmt_Report(self, node: st.Report, scope: Scope) -> ast.stmt:
         return ast.Expr(value=_call("report", [self.expr(node.value)]))

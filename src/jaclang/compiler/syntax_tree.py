@@ -706,6 +706,8 @@ class GlobVar(Node):
     sem: Optional[Token]
     type: Optional[Expr]
     value: Optional[Expr]
+    # `glob (a, b) = value;`: the names unpacked from the value (`name` is the first of them).
+    unpacked: Optional[list[Token]] = None
 
 
 @_node
@@ -884,6 +886,14 @@ class FilterCall(Node):
 
     value: Expr
     filter: Filter
+
+
+@_node
+class AssignCompr(Node):
+    """Upstream's ``items(=a=1, b=2)``: set these attributes on every item; the value is ``items``."""
+
+    value: Expr
+    assignments: list[Expr]
 
 
 @_node

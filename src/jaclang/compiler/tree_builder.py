@@ -139,7 +139,7 @@ class JacTreeBuilder:
         return children
 
     arguments = subscripts = params = lambda_params = typed_lambda_params = decorators
-    comp_clauses = import_names = decorators
+    comp_clauses = import_names = kwarg_list = decorators
 
     def arch_kind(self, children: Children) -> Token:
         """``obj``/``node``/...: the keyword token."""
@@ -214,6 +214,20 @@ class JacTreeBuilder:
         """``f(args)``."""
         func, arguments = children
         return locate(st.Call(func, _present(arguments or [])), children)
+
+    def glob_unpack(self, children: Children) -> st.Node:
+        """``glob (a, b) = value``."""
+        *names, value = _present(children)
+        return locate(st.GlobVar(names[0], None, None, value, names), children)
+
+    def assign_compr(self, children: Children) -> st.Node:
+        """``items(=a=1, b=2)``."""
+        value, assignments = children
+        return locate(st.AssignCompr(value, assignments), children)
+
+    def pipe_call(self, children: Children) -> st.Node:
+        """Upstream's unary pipe ``:> f`` / ``|> f``: a call without arguments."""
+        return locate(st.Call(children[-1], []), children)
 
     def subscript(self, children: Children) -> st.Node:
         """``a[i]``."""

@@ -36,9 +36,11 @@ __all__ = [
     "llm_method",
     "llm_visit",
     "check",
+    "KeywordTuple",
     "flow",
     "wait",
     "visit_at",
+    "assign_fields",
     "jac_object",
     "postinit_field",
     "default_field",
@@ -207,6 +209,14 @@ def pipe_call(function: Callable[..., Any], value: Any) -> Any:
     return function(value)
 
 
+def assign_fields(items: Any, **values: Any) -> Any:
+    """Upstream's assign comprehension ``items(=a=1, b=2)``: set the attributes on every item; return ``items``."""
+    for item in items:
+        for name, value in values.items():
+            setattr(item, name, value)
+    return items
+
+
 def visit_at(index: int, targets: Any) -> bool:
     """``visit :index: targets``: queue the targets at ``index`` of the walk's queue, as upstream.
 
@@ -251,6 +261,11 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = check
         return check
+    if name == "KeywordTuple":  # `(a, x=3)`
+        from jaclang.runtimelib.keyword_tuple import KeywordTuple
+
+        globals()[name] = KeywordTuple
+        return KeywordTuple
     if name in ("flow", "wait"):  # `flow f(x)` / `wait task`
         from jaclang.runtimelib import concurrency
 
