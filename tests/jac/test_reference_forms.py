@@ -345,3 +345,61 @@ glob (first, second) = ([1, 2, 3][2], {"name": "John"}["name"]), third = 3;
 with entry { print(first, second, third); }
 """
     assert run_jac(source) == "3 John 3\n"
+
+
+# ---------------------------------------------------------------- smaller upstream forms
+def test_spaced_access_tags_empty_statements_global_word_and_unary_spawn(run_jac: RunJac) -> None:
+    source = """
+;
+obj Account {
+    has : protect balance: int = 10;
+    def : pub total() -> int { return self.balance;;; }
+}
+glob fruits = ["apple"], age = 25;
+def update() -> None {
+    :global:fruits,age;
+    age = 30;
+    fruits = ["pear"];
+    ;
+}
+with entry {
+    update(); ;
+    pub = {"priv": 1};
+    print(age, fruits, Account().total(), spawn Account, pub["priv"], {"k": pub}["k"]);
+}
+"""
+    assert run_jac(source) == "30 ['pear'] 10 Account(balance=10) 1 {'priv': 1}\n"
+
+
+def test_spawning_an_async_walker_gives_a_coroutine_that_walks_and_awaits_abilities(run_jac: RunJac) -> None:
+    source = """
+import asyncio;
+node A { has val: int; }
+async def pause -> None { await asyncio.sleep(0); }
+async walker W {
+    has seen: list = [];
+    async can step with A entry {
+        await pause();
+        self.seen.append(here.val);
+        visit [here-->];
+    }
+    can done with exit { print("exit at", here.val); }
+}
+async def main(start: A) -> None {
+    task = W() spawn start;
+    print("coroutine", asyncio.iscoroutine(task));
+    finished = await task;
+    print(finished.seen);
+}
+with entry {
+    a1 = A(1);
+    a1 ++> [A(2), A(3)];
+    asyncio.run(main(a1));
+}
+"""
+    assert run_jac(source) == "coroutine True\nexit at 3\n[1, 2, 3]\n"
+
+
+def test_only_a_walker_can_be_async() -> None:
+    with pytest.raises(JacSyntaxError, match="only a walker can be async"):
+        jac_to_python("async obj A {}\n")

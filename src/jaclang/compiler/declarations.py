@@ -267,6 +267,10 @@ class DeclarationGenerator(SpatialGenerator):
         if docstring is not None:
             body.append(place(ast.Expr(value=ast.Constant(value=docstring)), node))
         body.extend(nested + fields + methods)
+        if node.is_async:
+            if kind != "walker":
+                raise self.error(f"only a walker can be async, not {kind} {name}", node)
+            body.append(place(ast.Assign(targets=[ast.Name(id="_jac_async", ctx=ast.Store())], value=ast.Constant(value=True)), node))
         all_decorators = list(decorators)
         if kind in OBJECT_KINDS or fields:
             flags = [ast.keyword(arg="user_init", value=ast.Constant(value=user_init))]

@@ -121,7 +121,7 @@ def retag_typed_lambdas(tokens: list[Token]) -> None:
         if kind == "LAMBDA":
             if _is_typed_lambda(tokens, index):
                 tokens[index] = Token.new_borrow_pos("TYPED_LAMBDA", token.value, token)
-        elif kind == "NAME" and token.value in _SOFT_WORDS:
+        elif (kind == "NAME" and token.value in _SOFT_WORDS) or kind in ("GLOBAL", "NONLOCAL"):
             soft = True
         elif kind == "IMPL":
             _retag_enum_impl_body(tokens, index)
@@ -182,7 +182,10 @@ def _retag_enum_impl_body(tokens: list[Token], start: int) -> None:
 # `let`/`check`/`ignore` (and `:g:`/`:nl:`) start a statement, `flow`/`wait` prefix an expression.
 _STATEMENT_WORDS = {"let": "LET", "check": "CHECK", "ignore": "IGNORE"}
 _PREFIX_WORDS = {"flow": "FLOW", "wait": "WAIT"}
-_SOFT_WORDS = {*_STATEMENT_WORDS, *_PREFIX_WORDS, "g", "nl"}
+_ACCESS_WORDS = {"pub", "priv", "protect"}
+_SOFT_WORDS = {*_STATEMENT_WORDS, *_PREFIX_WORDS, *_ACCESS_WORDS, "g", "nl"}
+# Keywords an access tag may follow: `has : protect a: int;`, `def : pub f()` (`has :priv a` is lexed whole).
+_TAGGED_KEYWORDS = {"HAS", "DEF", "CAN", "OBJ", "CLASS", "NODE", "EDGE", "WALKER", "ENUM", "GLOB", "LET", "STATIC"}
 _GLOBAL_WORDS = {"g": "GLOBAL", "global": "GLOBAL", "nl": "NONLOCAL", "nonlocal": "NONLOCAL"}
 _STATEMENT_BOUNDARIES = {"SEMICOLON", "LBRACE", "RBRACE"}
 # Tokens that begin an operand: a soft keyword followed by one of these is the keyword.
@@ -225,6 +228,10 @@ def retag_soft_keywords(tokens: list[Token]) -> None:
             keyword = _GLOBAL_WORDS.get(str(word.value))
             if keyword and closer.type == "COLON" and tokens[index + 3].type == "NAME":
                 tokens[index: index + 3] = [Token.new_borrow_pos(keyword, word.value, token)]
+        elif token.type == "COLON" and previous is not None and previous.type in _TAGGED_KEYWORDS:
+            if following.type == "NAME" and following.value in _ACCESS_WORDS:
+                del tokens[index: index + 2]  # an access tag written with a space: no effect, as `:pub`
+                continue
         elif token.type == "NAME":
             value = token.value
             if value in _STATEMENT_WORDS:

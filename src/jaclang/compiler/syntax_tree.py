@@ -638,6 +638,7 @@ class Archetype(Node):
     type_params: Optional[list[Token]]
     inherit: Optional[Inherit]
     members: list[Node]
+    is_async: bool = False  # upstream's `async walker W { }`: spawning it gives a coroutine
 
 
 @_node

@@ -225,6 +225,10 @@ class JacTreeBuilder:
         value, assignments = children
         return locate(st.AssignCompr(value, assignments), children)
 
+    def empty_stmt(self, children: Children) -> None:
+        """A lone ``;`` (upstream accepts it): nothing."""
+        return None
+
     def pipe_call(self, children: Children) -> st.Node:
         """Upstream's unary pipe ``:> f`` / ``|> f``: a call without arguments."""
         return locate(st.Call(children[-1], []), children)
@@ -443,8 +447,9 @@ class JacTreeBuilder:
 
     def archetype(self, children: Children) -> st.Node:
         """``obj Name[T](bases) { members }``."""
-        kind, sem, name, type_params, inherit, members = children
-        return locate(st.Archetype(kind, sem, name, type_params, inherit, members), children)
+        is_async, kind, sem, name, type_params, inherit, members = children
+        archetype = st.Archetype(kind, sem, name, type_params, inherit, members, is_async is not None)
+        return locate(archetype, children)
 
     def ability(self, children: Children) -> st.Node:
         """``async override static def name[T](signature) with T entry { body }``."""

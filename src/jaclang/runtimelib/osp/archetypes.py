@@ -92,6 +92,7 @@ class Walker:
     """Base of every ``walker`` archetype; ``reports`` holds what its last walk reported."""
 
     __slots__ = ()
+    _jac_async = False  # `async walker`: spawning gives a coroutine that runs the walk
 
     @property
     def reports(self) -> list[Any]:

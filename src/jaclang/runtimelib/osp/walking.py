@@ -13,6 +13,7 @@ entered (not after a ``disengage``).
 
 from __future__ import annotations
 
+import inspect
 from collections import deque
 from typing import Any, Callable
 
@@ -61,6 +62,8 @@ def spawn(walker: Walker, location: Node | Edge) -> Walker:
     else:
         raise TypeError(f"spawn: a walker is spawned on a node or an edge, not on a {type(location).__name__} object")
     walker.__dict__["_jac_reports"] = []  # each spawn reports afresh, as upstream
+    if walker._jac_async:
+        return _spawn_async(walker, starts)  # type: ignore[return-value]
     walk = Walk(walker, starts)
     _walks.append(walk)
     try:
@@ -118,6 +121,52 @@ def _run(walk: Walk) -> None:
     if last_entered is not None:
         walk.location = last_entered
         _run_untyped(untyped_abilities(walker_cls, "exit"), walker)
+
+
+async def _spawn_async(walker: Walker, starts: list[Any]) -> Walker:
+    """An ``async walker``'s walk: the same order as :func:`_run`, awaiting abilities that are coroutines.
+
+    The walk is the innermost one only while it runs (between awaits other
+    walks may run; each resumes as the innermost again).
+    """
+    walk = Walk(walker, starts)
+    walker_cls = type(walker)
+
+    async def run_abilities(steps: Any, location: Any) -> bool:
+        for function, on_walker in steps:
+            _walks.append(walk)
+            try:
+                result = function(walker if on_walker else location)
+                if inspect.isawaitable(result):
+                    await result
+            except SkipSignal:
+                pass
+            except DisengageSignal:
+                return False
+            finally:
+                _walks.remove(walk)
+        return True
+
+    if not await run_abilities([(function, True) for function in untyped_abilities(walker_cls, "entry")], None):
+        return walker
+    entered_with_exits: list[Any] = []
+    last_entered = None
+    while walk.queue or entered_with_exits:
+        if walk.queue:
+            location = walk.location = last_entered = walk.queue.popleft()
+            plan = dispatch_plan(walker_cls, type(location))
+            if not await run_abilities(plan.entries, location):
+                return walker
+            if plan.exits:
+                entered_with_exits.append(location)
+        else:
+            location = walk.location = entered_with_exits.pop()
+            if not await run_abilities(dispatch_plan(walker_cls, type(location)).exits, location):
+                return walker
+    if last_entered is not None:
+        walk.location = last_entered
+        await run_abilities([(function, True) for function in untyped_abilities(walker_cls, "exit")], None)
+    return walker
 
 
 def _current_walk(action: str) -> Walk:
