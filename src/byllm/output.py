@@ -137,6 +137,14 @@ class OutputType:
                 return self.validate(scalar)
             except pydantic_core.ValidationError as error:
                 scalar_error = error
+        from byllm.reply_python import NOT_A_LITERAL, python_value  # read only when JSON and words failed
+
+        literal = python_value(next(fenced_blocks(text), text))  # {'a': 1}, Color.RED, Person(name='Ada')
+        if literal is not NOT_A_LITERAL:
+            try:
+                return self.validate(literal)
+            except pydantic_core.ValidationError:
+                pass  # the errors about the JSON or the words say more
         raise ReplyMismatch(_feedback(_most_telling(candidate_error, whole_reply_error, scalar_error), self.name))
 
     def validate(self, data: Any) -> Any:
