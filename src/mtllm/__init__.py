@@ -1,7 +1,8 @@
 """``mtllm``: byllm's earlier name, kept so that ``import from mtllm { Model }`` programs run unchanged.
 
 Everything here is :mod:`byllm.lib`'s (``Model``, ``MockLLM``, ``Image``, ``Video``, ``by``, ``sem``, the
-errors); :mod:`mtllm.llm` holds the same names, as upstream also spelled it.
+errors); :mod:`mtllm.llm` holds the same names, as upstream also spelled it, and :mod:`mtllm.llms` the
+model classes of mtllm's 2024 releases.
 """
 
 from __future__ import annotations

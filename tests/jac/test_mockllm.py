@@ -82,3 +82,57 @@ def test_programs_importing_from_mtllm_run_unchanged(run_jac: Callable[..., str]
         'with entry { print(greet("Ada"), count("a b c") + 1, Image.__name__); }'
     )
     assert output == "Hi 6 Image\n"
+
+
+# -- mtllm.llms: the 2024 model classes ------------------------------------------------------------
+
+
+def test_a_legacy_fakellm_answers_object_initialisation_in_mtllm_output_form(run_jac: Callable[..., str]) -> None:
+    output = run_jac(
+        "import:py from mtllm.llms, FakeLLM;\n"
+        "glob llm = FakeLLM(default=\"[Output] Person(name='Albert Einstein', dob='14/03/1879', age=76)\");\n"
+        "obj Person { has name: str, dob: str, age: int; }\n"
+        'with entry { einstein = Person(name="Albert Einstein" by llm()); print(einstein.dob, einstein.age); }'
+    )
+    assert output == "14/03/1879 76\n"
+
+
+def test_a_custom_basellm_is_answered_by_its_infer_method(run_jac: Callable[..., str]) -> None:
+    output = run_jac(
+        "import from mtllm.llms { BaseLLM }\n"
+        "obj Scripted(BaseLLM) {\n"
+        "    def init { super.__init__(); }\n"
+        "    def __infer__(meaning_in: str, **kwargs: dict) {\n"
+        '        print("asked about", "get_personality" in meaning_in, kwargs.get("temperature"));\n'
+        '        return "[Reasoning] He is shy.\\n[Output] Personality.INTROVERT";\n'
+        "    }\n"
+        "}\n"
+        "glob llm = Scripted();\n"
+        "enum Personality { INTROVERT, EXTROVERT }\n"
+        'def get_personality(name: str) -> Personality by llm(method="Reason", temperature=0.3);\n'
+        'with entry { print(get_personality("Albert Einstein")); }'
+    )
+    assert output == "asked about True 0.3\nPersonality.INTROVERT\n"
+
+
+def test_fakellm_replies_by_exact_prompt_and_says_what_it_was_asked() -> None:
+    from mtllm.llms import FakeLLM, prompt_text
+
+    probe = FakeLLM(default="unused")
+    probe.invoke(lambda text: None, {"text": "hi"})
+    prompt = prompt_text(probe.last_call.messages)
+
+    assert FakeLLM(responses={prompt: "[Output] 42"}).invoke(lambda text: None, {"text": "hi"}) == "42"
+    with pytest.raises(MockExhaustedError, match="no response for this prompt"):
+        FakeLLM().invoke(lambda text: None, {"text": "hi"})
+
+
+def test_the_hosted_classes_are_byllm_models_of_those_providers() -> None:
+    from mtllm.llms import Anthropic, Ollama, OpenAI
+
+    assert OpenAI().model_name == "openai/gpt-4o-mini"
+    assert OpenAI(model_name="gpt-4o", temperature=0.2).param("temperature") == 0.2
+    assert Anthropic().model_name == "anthropic/claude-3-sonnet-20240229"
+    ollama = Ollama(model_name="llama3.2", verbose=True)
+    assert ollama.model_name == "ollama/llama3.2" and ollama.provider.name == "ollama"
+    assert type(ollama(method="Reason")) is Ollama
