@@ -194,7 +194,7 @@ _OPERAND_STARTS = {
     "BIN_NUMBER", "FLOAT_NUMBER", "IMAG_NUMBER", "NONE", "TRUE", "FALSE", "NOT", "AWAIT", "LAMBDA",
 }
 # Tokens after which a name is a declaration's or attribute's name, never a prefix keyword.
-_NAMING_TOKENS = {"DOT", "__ANON_31", "DEF", "CAN", "OBJ", "CLASS", "NODE", "EDGE", "WALKER", "ENUM", "IMPL", "AS"}
+_NAMING_TOKENS = {"DOT", "_SAFE_DOT", "DEF", "CAN", "OBJ", "CLASS", "NODE", "EDGE", "WALKER", "ENUM", "IMPL", "AS"}
 
 
 def _starts_operand(word: Token, following: Token) -> bool:
