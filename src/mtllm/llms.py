@@ -42,6 +42,22 @@ class BaseLLM(_MtllmCallOptions, Model):
         """The reply to the prompt text ``meaning_in`` (``kwargs``: the call's sampling parameters)."""
         raise NotImplementedError(f"{type(self).__name__} must define __infer__(meaning_in, **kwargs)")
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The model's configuration and the subclass's own attributes (``default``, ``responses``, ...)."""
+        own = {name: value for name, value in vars(self).items() if name not in _MODEL_ATTRIBUTES}
+        return {**super().__getstate__(), "own_attributes": own}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the model, then its own attributes."""
+        state = dict(state)
+        own = state.pop("own_attributes", {})
+        super().__setstate__(state)
+        vars(self).update(own)
+
+
+# What Model itself keeps on an instance (its __getstate__ carries the configuration among them).
+_MODEL_ATTRIBUTES = frozenset({"model_name", "settings", "defaults", "call_params", "_shared", "_resolved"})
+
 
 class FakeLLM(BaseLLM):
     """mtllm's scripted model: the reply for the exact prompt text in ``responses``, else ``default``."""
@@ -77,6 +93,9 @@ class InferProvider:
 
     def __init__(self, model: BaseLLM) -> None:
         self.model = model
+
+    def __repr__(self) -> str:
+        return f"InferProvider({type(self.model).__name__}.__infer__)"
 
     def complete(self, request: CompletionRequest) -> CompletionReply:
         """The text ``__infer__`` returns for the request's prompt, from its ``[Output]`` mark on if it has one."""

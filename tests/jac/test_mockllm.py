@@ -136,3 +136,12 @@ def test_the_hosted_classes_are_byllm_models_of_those_providers() -> None:
     ollama = Ollama(model_name="llama3.2", verbose=True)
     assert ollama.model_name == "ollama/llama3.2" and ollama.provider.name == "ollama"
     assert type(ollama(method="Reason")) is Ollama
+
+
+def test_a_fakellm_pickles_with_its_script() -> None:
+    from mtllm.llms import FakeLLM
+
+    copy = pickle.loads(pickle.dumps(FakeLLM(default="[Output] 5", print_prompt=False)))
+
+    assert copy.invoke(lambda text: None, {"text": "x"}) == "5"
+    assert repr(copy) == "FakeLLM('FakeLLM', provider=InferProvider(FakeLLM.__infer__))"
